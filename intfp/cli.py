@@ -1,0 +1,45 @@
+"""The `intfp` command line: one group, subcommands that live beside the code they drive.
+
+Subcommands are imported lazily (``_COMMANDS`` maps a name to ``module:attribute``), so that
+``intfp formats`` does not pay for importing Amaranth, cocotb or torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+_COMMANDS = {
+    "formats": "intfp.commands:formats",
+    "qsnr": "intfp.commands:qsnr",
+    "run": "intfp.commands:run",
+    "rtl": "intfp.rtl.cli:rtl",
+    "synth": "intfp.analysis.cli:synth",
+    "energy": "intfp.analysis.cli:energy",
+    "workload": "intfp.models.workloads.cli:workload",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = _COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise click.ClickException(f"command {name!r} is not available: {e}") from e
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="intfp")
+def main():
+    """intfp: what an INT or FP (MX / NV block-scaled) datapath costs and what accuracy it buys."""
+
+
+if __name__ == "__main__":
+    main()

