@@ -32,7 +32,15 @@ class _LazyGroup(click.Group):
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
-            raise click.ClickException(f"command {name!r} is not available: {e}") from e
+            # Keep `intfp --help` working when one subcommand cannot load; say why on use.
+            reason = f"{type(e).__name__}: {e}"
+
+            def unavailable(**_):
+                raise click.ClickException(f"command {name!r} is not available: {reason}")
+
+            return click.Command(name, callback=unavailable, help=f"(not available: {reason})",
+                                 context_settings={"ignore_unknown_options": True},
+                                 params=[click.Argument(["args"], nargs=-1)])
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,54 @@
+"""The `intfp` CLI's own commands and the main job (small settings)."""
+import json
+
+import pandas as pd
+from click.testing import CliRunner
+
+from intfp.cli import main
+
+
+def invoke(*args):
+    r = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def test_help_lists_commands():
+    out = invoke("--help")
+    for cmd in ("formats", "qsnr", "run", "rtl", "synth", "energy", "workload"):
+        assert cmd in out
+
+
+def test_formats_json():
+    rows = json.loads(invoke("formats", "--json"))
+    by = {r["format"]: r for r in rows}
+    assert len(rows) == 10 and by["mxfp8_e4m3"]["aliases"] == ["mxfp8"]
+    assert by["nvint4"]["scale"] == "e4m3" and by["nvint4"]["block_size"] == 16
+    assert by["mxint8"]["max"] == 127 / 64
+
+
+def test_qsnr_json_shows_the_studys_trends():
+    rows = pd.DataFrame(json.loads(invoke("qsnr", "--formats", "mxint8,mxfp8,nvint4,nvfp4",
+                                          "--blocks", "512", "--json")))
+    g = rows.set_index(["format", "distribution", "hadamard"])["qsnr_db"]
+    # MXINT8 beats MXFP8 at the crest factors of real blocks (Fig. 4: INT wins 100 %).
+    assert g["mxint8", "gaussian", False] > g["mxfp8_e4m3", "gaussian", False] + 5
+    # Rotation helps NVINT4 on heavy tails and NVINT4 then beats NVFP4 (section 5.1).
+    assert g["nvint4", "t3", True] > g["nvint4", "t3", False]
+    assert g["nvint4", "t3", True] > g["nvfp4", "t3", True]
+    # Measurement tracks the theory within 1.5 dB on Gaussian blocks.
+    gauss = rows[rows["distribution"] == "gaussian"]
+    assert (gauss["qsnr_db"] - gauss["theory_db"]).abs().max() < 1.5
+
+
+def test_main_job_writes_report_and_reruns_from_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    first = invoke("run", "--out", str(out), "--blocks", "256")
+    assert "computed" in first
+    for name in ("report.html", "report.md", "qsnr.csv", "qsnr.png", "crossovers.csv", "formats.csv",
+                 "int_vs_fp.csv", "run.json"):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    assert '<img src="qsnr.png"' in html and "Crossover" in html
+    assert "cached" in invoke("run", "--out", str(out), "--blocks", "256")
