@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import torch
 
 from .elements import check_rounding, decode, encode, round_to_grid
 from .formats import (ELEMENT_FORMATS, PER_CHANNEL, PER_TENSOR, UE8M0_BIAS, UE8M0_EMAX,
@@ -125,7 +126,9 @@ def _block_amax(x2d: np.ndarray) -> np.ndarray:
     Reads bits: for non-negative floats the int32 order is the float order, and every NaN
     pattern (sign cleared) is above +Inf, so one integer max answers all three cases.
     """
-    return (x2d.view(np.int32) & np.int32(0x7FFFFFFF)).max(axis=1).view(np.float32)
+    bits = x2d.view(np.int32) & np.int32(0x7FFFFFFF)
+    # torch's row reduction is several times faster than numpy's for short rows (k = 16, 32).
+    return torch.from_numpy(bits).amax(dim=1).numpy().view(np.float32)
 
 
 def ue8m0_exponent(amax: np.ndarray, elem, rule: str) -> np.ndarray:

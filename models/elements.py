@@ -71,18 +71,16 @@ def round_to_grid(v: np.ndarray, elem: ElementFormat, rounding: str = "even", rn
         out *= np.float32(1.0 / step_inv)
         return out
     out = np.clip(v, -elem.max, elem.max, out=out)     # saturate first: max is on the grid
-    # FP: per-element step 2^(max(E, emin) - M), E the float32 exponent of v (biased here).
-    e = (out.view(np.uint32) << np.uint32(1)) >> np.uint32(24)     # biased exponent field
-    e = e.view(np.int32)
-    np.maximum(e, elem.emin + _F32_BIAS, out=e)
-    # 2^-(E - M) and 2^(E - M) built from bits; both stay in float32's normal range because
-    # |v| <= max < 2^(emax+1) and emin - M >= -16 for every format here.
-    inv_step = ((_F32_BIAS * 2 + elem.mbits - e) << _F32_EXP_SHIFT).view(np.float32)
-    out *= inv_step
+    # FP: per-element step 2^(max(E, emin) - M), with E the float32 exponent of v. Work on the
+    # exponent field in place (bits 23..30): 2^-(E' - M) and 2^(E' - M) are then one integer
+    # subtraction each. Both stay in float32's normal range because |v| <= max < 2^(emax+1)
+    # and emin - M >= -16 for every format here.
+    e_bits = out.view(np.uint32) & np.uint32(0x7F800000)
+    np.maximum(e_bits, np.uint32((elem.emin + _F32_BIAS) << _F32_EXP_SHIFT), out=e_bits)
+    out *= (np.uint32((2 * _F32_BIAS + elem.mbits) << _F32_EXP_SHIFT) - e_bits).view(np.float32)
     _round_int(out, rounding, rng)
-    e -= elem.mbits
-    e <<= _F32_EXP_SHIFT
-    out *= e.view(np.float32)
+    e_bits -= np.uint32(elem.mbits << _F32_EXP_SHIFT)
+    out *= e_bits.view(np.float32)
     return out
 
 

@@ -15,11 +15,12 @@ The full rotation is block diagonal, ``I (x) R``: the same R for every block alo
 
 Row-vector convention (as ``x @ R`` in QuaRot): a block ``x`` (length n) maps to
 ``y = x R = (x * d) H_n / sqrt(n)``; the inverse is ``x = y R^T = (y H_n / sqrt(n)) * d``
-(``H_n`` is symmetric).  The Walsh-Hadamard product is computed by the fast butterfly,
-O(n log n) per block, vectorized over all blocks and leading dimensions: one small matrix
-product for the first four stages, then one Python loop iteration per remaining stage.  numpy arrays stay numpy, torch tensors stay torch (same
-dtype and device, autograd-friendly); floating inputs keep their dtype, integer inputs are
-promoted to float64 (numpy) / the default float dtype (torch).
+(``H_n`` is symmetric).  The Walsh-Hadamard product is computed by the fast transform
+(:func:`fwht`), O(n log n) per block, vectorized over all blocks and leading dimensions: one
+small matrix product for the first four stages, then one Python loop iteration per remaining
+stage.  numpy arrays stay numpy, torch tensors stay torch (same dtype and device,
+autograd-friendly); floating inputs keep their dtype, integer inputs are promoted to float64
+(numpy) / the default float dtype (torch).
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ Conventions, each a parameter:
 * ``w_zero``.  Eq. 14 as printed has no flushed-to-zero term; the authors' code adds it
   (``zero_term=True``, the default here, as it is the complete error budget).  It matters only
   when ``tau0`` is not tiny: FP4, FP6 and NVFP4 at large kappa; FP8 is unchanged.
-* ``rho``.  The paper's Fig. 3 uses 1.5 for UE8M0 (the mean of [1, 2)); for the E4M3 (NV) scale
+* ``rho``.  The paper's Fig. 3 uses 1.5 for UE8M0 (the midpoint of [1, 2)); for the E4M3 (NV) scale
   the text says rho = 1 but the code uses **1.05**.  ``rho=None`` selects the code's values
   (:data:`DEFAULT_RHO`); pass ``rho=1.0`` for the text's NV curves.  ``rho`` may be an array
   (broadcast against ``kappa``), e.g. the measured overhead of every block.
@@ -81,7 +81,6 @@ DEFAULT_KAPPA_RANGE = (1.0, 64.0)
 STUDY_PAIRS = (("mxint8", "mxfp8"), ("mxint6", "mxfp6"), ("mxint4", "mxfp4"), ("nvint4", "nvfp4"))
 
 _TEN_LOG10_12 = 10.0 * math.log10(12.0)        # 10.79 dB: the 1/12 of a uniform error
-_TWENTY_LOG10_2 = 20.0 * math.log10(2.0)       # 6.02 dB per bit
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -147,6 +146,8 @@ def qsnr_int(bits: int, kappa, rho=None, scale: str = "ue8m0", block_size: int |
     scale = _check_scale(scale)
     kappa = _positive_array(kappa, "kappa")
     rho = _rho(rho, scale)
+    if qmax is not None and np.ndim(qmax) != 0:
+        raise ValueError(f"qmax must be a scalar, got an array of shape {np.shape(qmax)}")
     q = float(2 ** (bits - 1)) if qmax is None else float(_positive_array(qmax, "qmax"))
     out = _TEN_LOG10_12 + 20.0 * np.log10(q) - 20.0 * np.log10(rho * kappa)
     g = _group(block_size, scale)
@@ -157,8 +158,8 @@ def qsnr_int(bits: int, kappa, rho=None, scale: str = "ue8m0", block_size: int |
 
 
 # -- Theorem 2: FP -------------------------------------------------------------------------------
-def _fp_params(element) -> tuple[int, int, float, str]:
-    """(M, B, Qmax, name) of an FP element given by name, ElementFormat or (ebits, mbits)."""
+def _fp_params(element) -> tuple[int, int, float]:
+    """(M, B, Qmax) of an FP element given by name, ElementFormat or (ebits, mbits)."""
     if isinstance(element, tuple):
         if len(element) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                          for v in element) or element[0] < 1 or element[1] < 0:
@@ -168,12 +169,12 @@ def _fp_params(element) -> tuple[int, int, float, str]:
         bias = 2 ** (ebits - 1) - 1
         # Every code finite (OCP FP6 / FP4 rule, and the authors' code for non-8-bit formats).
         qmax = (2.0 - 2.0 ** -mbits) * 2.0 ** (2 ** ebits - 1 - bias)
-        return mbits, bias, qmax, f"e{ebits}m{mbits}"
+        return mbits, bias, qmax
     elem = element if isinstance(element, ElementFormat) else element_format(element)
     if elem.kind != "fp":
         raise ValueError(f"qsnr_fp needs an FP element format, got the INT format {elem.name!r}; "
                          "use qsnr_int for INT")
-    return elem.mbits, elem.bias, float(elem.max), elem.name
+    return elem.mbits, elem.bias, float(elem.max)
 
 
 def qsnr_fp(element, kappa, rho=None, scale: str = "ue8m0", block_size: int | None = None,
@@ -195,7 +196,7 @@ def qsnr_fp(element, kappa, rho=None, scale: str = "ue8m0", block_size: int | No
     Returns:
         float for scalar inputs, else a float64 array of the broadcast shape.
     """
-    m, b, qmax, _ = _fp_params(element)
+    m, b, qmax = _fp_params(element)
     scale = _check_scale(scale)
     kappa = _positive_array(kappa, "kappa")
     rho = _rho(rho, scale)
@@ -208,7 +209,7 @@ def qsnr_fp(element, kappa, rho=None, scale: str = "ue8m0", block_size: int | No
     tau1 = scaled * 2.0 ** (1 - b)                         # smallest normal
     pdf0 = np.exp(-0.5 * tau0 ** 2) / _SQRT_2PI
     pdf1 = np.exp(-0.5 * tau1 ** 2) / _SQRT_2PI
-    w_norm = 2.0 * (tau1 * pdf1 + 1.0 - ndtr(tau1))        # 1 - ndtr, not ndtr(-t): same to 1e-16
+    w_norm = 2.0 * (tau1 * pdf1 + ndtr(-tau1))             # ndtr(-t) = 1 - Phi(t), no cancellation
     p_sub = 2.0 * (ndtr(tau1) - ndtr(tau0))
     if g is not None:
         # The code clips at 0: for kappa^2 > g w_norm the correction would go negative.
@@ -250,7 +251,7 @@ def crossover_crest_factor(int_fmt, fp_fmt, rho=None, *, kappa_range: Sequence[f
     Method: the difference ``D(kappa) = QSNR_int - QSNR_fp`` is evaluated on 4097 log-spaced
     points of ``kappa_range``; the first interval where D changes sign from >= 0 to < 0 is the
     bracket handed to :func:`scipy.optimize.brentq` (xtol 1e-12).  The grid is needed because
-    D is not monotonic for NV 4-bit (NVFP4's QSNR rises with kappa up to about 4), so the range
+    D is not monotonic for NV 4-bit (NVFP4's QSNR rises with kappa up to about 3.85), so the range
     ends alone need not bracket a root.  The default range is justified at
     :data:`DEFAULT_KAPPA_RANGE`.
 
@@ -268,9 +269,9 @@ def crossover_crest_factor(int_fmt, fp_fmt, rho=None, *, kappa_range: Sequence[f
         return (qsnr_theory(int_fmt, k, rho, qmax=qmax)
                 - qsnr_theory(fp_fmt, k, rho, zero_term=zero_term))
 
-    for name, fmt, kind in ((int_fmt, int_fmt, "int"), (fp_fmt, fp_fmt, "fp")):
+    for fmt, kind in ((int_fmt, "int"), (fp_fmt, "fp")):
         if block_format(fmt).element.kind != kind:
-            raise ValueError(f"crossover_crest_factor(int_fmt, fp_fmt): {name!r} is not an "
+            raise ValueError(f"crossover_crest_factor(int_fmt, fp_fmt): {fmt!r} is not an "
                              f"{kind.upper()} format")
     grid = np.geomspace(lo, hi, 4097)
     d = diff(grid)
