@@ -18,14 +18,18 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 
+# pip on these machines warns about configured local index folders that do not exist; hide
+# only those lines so that real warnings stay visible.
+quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }; }
+
 stamp=.venv/.intfp-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing intfp and its dependencies into .venv (torch==2.13.0 CPU wheel)"
-    .venv/bin/python -m pip install -q --upgrade pip
+    quiet_pip install -q --upgrade pip
     # torch first and alone, so that nothing resolves a different (CUDA) build for it.
-    .venv/bin/python -m pip install -q "torch==2.13.0"
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    quiet_pip install -q "torch==2.13.0"
+    quiet_pip install -q -e ".[dev]"
     echo "$want" > "$stamp"
 fi
 

@@ -1,0 +1,393 @@
+"""Bit-accurate model of the intfp MAC and block dot-product hardware (``intfp.rtl``).
+
+The arithmetic is specified once, in ``docs/arithmetic.md``; this module implements that text
+as vectorized numpy over many blocks at once, and the Amaranth units in :mod:`intfp.rtl` must
+equal it bit for bit (their tests compare against nothing else). Results are FP32 bit patterns
+(``uint32``) so that NaN, Inf, signed zero and subnormals compare exactly.
+
+Structure of one block dot product (``k`` lanes, element codes ``a``, ``b``, scale codes):
+
+* lane multipliers: INT codes multiply exactly; FP lanes give (sign, exponent sum, significand
+  product, NaN, Inf) per lane (:func:`lane_product`);
+* FP only: the maximum product exponent over the lanes (comparator tree), and every product
+  significand shifted right by its distance to that maximum into an ``n``-bit window;
+  bits shifted below the window are dropped (truncation of the magnitude);
+* an exact adder tree over the k signed lane values;
+* the dequantizer: UE8M0 scales add to the exponent; E4M3 scales multiply their significands
+  into the sum (exact) and add their exponents;
+* one rounding, in the normalizer: integer sum x 2^exponent -> FP32, round to nearest even,
+  gradual underflow, overflow to Inf;
+* the FP32 accumulator: IEEE-754 binary32 addition, round to nearest even.
+
+Every rounding the hardware does is one of those two, so each is modelled by an exact float64
+computation followed by one IEEE cast or add in float32 (both round to nearest even).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .formats import PRESETS, ALIASES, BlockFormat, ElementFormat, ELEMENT_FORMATS, block_format
+
+__all__ = [
+    "DotSpec", "dot_spec", "default_window", "block_format_names", "FP32_NAN", "FP32_INF",
+    "LaneProduct", "lane_fields", "lane_product", "block_dot", "block_dot_exact",
+    "to_fp32", "fp32_add", "accumulate", "int_accumulate", "scalar_mac", "scalar_mac_product",
+    "bits_to_f32", "f32_to_bits",
+]
+
+FP32_NAN = 0x7FC00000          # the one NaN the hardware produces (quiet, positive, no payload)
+FP32_INF = 0x7F800000
+E4M3_BIAS = 7
+
+_U8 = np.uint8
+
+
+def block_format_names() -> list[str]:
+    """Names the block units accept: the presets and the MX aliases."""
+    return [*PRESETS, *ALIASES]
+
+
+def default_window(elem: ElementFormat) -> int:
+    """The study's aligner width n = min(2^(x+1) + 2y, 24) (arXiv 2510.25602, Eq. 44)."""
+    if elem.kind != "fp":
+        raise ValueError(f"the alignment window applies to FP elements only, not {elem.name!r}")
+    return min(2 ** (elem.ebits + 1) + 2 * elem.mbits, 24)
+
+
+@dataclass(frozen=True)
+class DotSpec:
+    """Every number that fixes a block unit's arithmetic (shared by the model and the RTL)."""
+
+    fmt: BlockFormat
+    lanes: int
+    window: int | None        # FP: aligned magnitude width n; INT: None (exact products)
+
+    @property
+    def elem(self) -> ElementFormat:
+        return self.fmt.element
+
+    @property
+    def is_fp(self) -> bool:
+        return self.elem.kind == "fp"
+
+    @property
+    def scale(self) -> str:
+        return self.fmt.scale.name          # "ue8m0" or "e4m3"
+
+    @property
+    def sig_bits(self) -> int:
+        """FP: significand width y + 1 (hidden bit included)."""
+        return self.elem.mbits + 1
+
+    @property
+    def product_bits(self) -> int:
+        """Magnitude width of one lane product: 2(y+1) for FP, 2b (signed) for INT."""
+        return 2 * self.sig_bits if self.is_fp else 2 * self.elem.bits
+
+    @property
+    def guard(self) -> int:
+        """FP: window bits below the least significant bit of the largest product."""
+        return self.window - self.product_bits
+
+    @property
+    def exp_bits(self) -> int:
+        """FP: width of the biased exponent sum Ea + Eb (unsigned)."""
+        return self.elem.ebits + 1
+
+    @property
+    def lane_bits(self) -> int:
+        """Signed width of one adder-tree input."""
+        return self.window + 1 if self.is_fp else self.product_bits
+
+    @property
+    def sum_bits(self) -> int:
+        """Signed width of the adder-tree output (exact for every input)."""
+        return self.lane_bits + int(math.log2(self.lanes))
+
+    @property
+    def scaled_bits(self) -> int:
+        """Signed width after the dequantizer (E4M3 scales multiply an 8-bit significand in)."""
+        return self.sum_bits + (8 if self.scale == "e4m3" else 0)
+
+    @property
+    def exp_offset(self) -> int:
+        """Constant added to the data-dependent exponent terms (see docs/arithmetic.md)."""
+        if self.is_fp:
+            off = -2 * self.elem.bias - 2 * self.elem.mbits - self.guard
+        else:
+            off = -2 * (self.elem.bits - 2)
+        if self.scale == "ue8m0":
+            off -= 2 * 127
+        else:
+            off -= 2 * (E4M3_BIAS + 3)
+        return off
+
+
+def dot_spec(fmt, lanes: int | None = None, window: int | None = None) -> DotSpec:
+    """Validate a block unit's parameters; ValueError names the bad parameter and the choices."""
+    if isinstance(fmt, str) and fmt.lower() in ELEMENT_FORMATS:
+        raise ValueError(f"fmt={fmt!r} is an element format without a block scale; the block units "
+                         f"take a block format: {', '.join(block_format_names())}")
+    try:
+        bf = block_format(fmt)
+    except ValueError:
+        raise ValueError(f"unknown fmt {fmt!r}; allowed: {', '.join(block_format_names())}") from None
+    if bf.scale.name not in ("ue8m0", "e4m3") or not isinstance(bf.block_size, int):
+        raise ValueError(f"unsupported fmt {fmt!r} (scale {bf.scale.name!r}); allowed: "
+                         f"{', '.join(block_format_names())}")
+    if lanes is None:
+        lanes = bf.block_size
+    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1 \
+            or lanes & (lanes - 1):
+        raise ValueError(f"lanes must be a power of two >= 1, got {lanes!r}")
+    elem = bf.element
+    if elem.kind == "int":
+        if window is not None:
+            raise ValueError(f"window applies to FP elements only; INT element {elem.name!r} sums "
+                             f"exact products (pass window=None)")
+    else:
+        if window is None:
+            window = default_window(elem)
+        min_w = 2 * (elem.mbits + 1)
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < min_w:
+            raise ValueError(f"window must be an int >= {min_w} (one {elem.name} x {elem.name} "
+                             f"significand product), got {window!r}")
+        if window > 48:
+            raise ValueError(f"window must be <= 48 bits, got {window!r}")
+        window = int(window)
+    return DotSpec(bf, int(lanes), window)
+
+
+# -- lane level ---------------------------------------------------------------------------------
+
+@dataclass
+class LaneFields:
+    sign: np.ndarray   # 0 / 1
+    exp: np.ndarray    # biased exponent with the subnormal fix: max(e, 1)
+    sig: np.ndarray    # significand with the hidden bit: (e > 0) << M | m
+    zero: np.ndarray
+    nan: np.ndarray
+    inf: np.ndarray
+
+
+def lane_fields(elem: ElementFormat, codes) -> LaneFields:
+    """Split FP element codes into the fields the lane multiplier uses (int64 arrays)."""
+    c = np.asarray(codes).astype(np.int64) & (elem.num_codes - 1)
+    mag = c & (elem.sign_bit - 1)
+    e = mag >> elem.mbits
+    m = mag & ((1 << elem.mbits) - 1)
+    nan = np.isin(mag, elem.nan_codes) if elem.nan_codes else np.zeros(c.shape, bool)
+    inf = (mag == elem.inf_code) if elem.inf_code is not None else np.zeros(c.shape, bool)
+    return LaneFields(sign=c >> (elem.bits - 1), exp=np.maximum(e, 1),
+                      sig=np.where(e > 0, (1 << elem.mbits) | m, m), zero=mag == 0, nan=nan, inf=inf)
+
+
+def _int_codes(elem: ElementFormat, codes) -> np.ndarray:
+    c = np.asarray(codes).astype(np.int64) & (elem.num_codes - 1)
+    return np.where(c >= elem.sign_bit, c - elem.num_codes, c)
+
+
+@dataclass
+class LaneProduct:
+    """One lane multiplier's outputs. INT: ``product`` only. FP: the other fields."""
+
+    product: np.ndarray | None = None   # INT: signed code product
+    sign: np.ndarray | None = None
+    exp: np.ndarray | None = None       # Ea + Eb (biased, subnormal-fixed exponents)
+    sig: np.ndarray | None = None       # siga * sigb
+    nan: np.ndarray | None = None       # NaN operand, or Inf x 0
+    inf: np.ndarray | None = None       # Inf operand and not NaN
+
+
+def lane_product(elem, a, b) -> LaneProduct:
+    """The lane multiplier, element-wise over arrays of codes."""
+    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    if elem.kind == "int":
+        return LaneProduct(product=_int_codes(elem, a) * _int_codes(elem, b))
+    fa, fb = lane_fields(elem, a), lane_fields(elem, b)
+    nan = fa.nan | fb.nan | (fa.inf & fb.zero) | (fb.inf & fa.zero)
+    return LaneProduct(sign=fa.sign ^ fb.sign, exp=fa.exp + fb.exp, sig=fa.sig * fb.sig,
+                       nan=nan, inf=(fa.inf | fb.inf) & ~nan)
+
+
+# -- FP32 helpers -------------------------------------------------------------------------------
+
+def bits_to_f32(bits) -> np.ndarray:
+    return np.asarray(bits, dtype=np.uint32).view(np.float32)
+
+
+def f32_to_bits(x) -> np.ndarray:
+    """float32 bit patterns, every NaN replaced by the canonical :data:`FP32_NAN`."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.where(np.isnan(x), np.uint32(FP32_NAN), x.view(np.uint32)).astype(np.uint32)
+
+
+def to_fp32(s, x) -> np.ndarray:
+    """The normalizer: FP32 bits of the exact value s * 2^x (RNE, gradual underflow, Inf on
+    overflow, +0 for s = 0). ``s`` are integers with |s| < 2^53, ``x`` integer exponents."""
+    s = np.asarray(s, dtype=np.int64)
+    if np.any(np.abs(s) >= 1 << 53):
+        raise ValueError("to_fp32 needs |s| < 2^53 (the exact float64 intermediate)")
+    exact = np.ldexp(s.astype(np.float64), np.asarray(x, dtype=np.int64).astype(np.int32))
+    with np.errstate(over="ignore"):
+        return f32_to_bits(exact.astype(np.float32))   # the one rounding: float64 -> float32 RNE
+
+
+def fp32_add(x_bits, y_bits) -> np.ndarray:
+    """IEEE-754 binary32 addition, round to nearest even, canonical NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return f32_to_bits(bits_to_f32(x_bits) + bits_to_f32(y_bits))
+
+
+# -- block dot product --------------------------------------------------------------------------
+
+def _check_block_inputs(spec: DotSpec, a_codes, b_codes, a_scale, b_scale):
+    a = np.asarray(a_codes)
+    b = np.asarray(b_codes)
+    if a.shape != b.shape or a.shape[-1:] != (spec.lanes,):
+        raise ValueError(f"a_codes and b_codes must have the same shape (..., {spec.lanes}); "
+                         f"got {a.shape} and {b.shape}")
+    sa = np.broadcast_to(np.asarray(a_scale, dtype=np.int64), a.shape[:-1]) & 0xFF
+    sb = np.broadcast_to(np.asarray(b_scale, dtype=np.int64), a.shape[:-1]) & 0xFF
+    return a, b, sa, sb
+
+
+def _scale_terms(spec: DotSpec, sa, sb):
+    """(exponent term, significand product, sign, NaN) of the two block scales."""
+    if spec.scale == "ue8m0":
+        one = np.ones(sa.shape, np.int64)
+        return sa + sb, one, np.zeros(sa.shape, np.int64), (sa == 0xFF) | (sb == 0xFF)
+    e4m3 = ELEMENT_FORMATS["e4m3"]
+    fa, fb = lane_fields(e4m3, sa), lane_fields(e4m3, sb)
+    return fa.exp + fb.exp, fa.sig * fb.sig, fa.sign ^ fb.sign, fa.nan | fb.nan
+
+
+def block_sum(spec: DotSpec, a_codes, b_codes):
+    """Adder-tree output and block exponent: (S, e_blk, nan, inf, inf_sign) per block.
+
+    The block value before scaling is S * 2^(e_blk + offset) with offset from the spec.
+    """
+    a, b = np.asarray(a_codes), np.asarray(b_codes)
+    lp = lane_product(spec.elem, a, b)
+    if not spec.is_fp:
+        s = lp.product.sum(-1)
+        z = np.zeros(s.shape, bool)
+        return s, np.zeros(s.shape, np.int64), z, z, np.zeros(s.shape, np.int64)
+    emax = lp.exp.max(-1)
+    d = np.minimum(emax[..., None] - lp.exp, 63)
+    aligned = (lp.sig << spec.guard) >> d                  # truncation of the magnitude
+    s = np.where(lp.sign == 1, -aligned, aligned).sum(-1)
+    pos_inf = np.any(lp.inf & (lp.sign == 0), -1)
+    neg_inf = np.any(lp.inf & (lp.sign == 1), -1)
+    nan = np.any(lp.nan, -1) | (pos_inf & neg_inf)
+    return s, emax, nan, (pos_inf | neg_inf) & ~nan, neg_inf.astype(np.int64)
+
+
+def block_dot(fmt, a_codes, b_codes, a_scale, b_scale, window=None, *, lanes=None) -> np.ndarray:
+    """FP32 bits of one block dot product per block, exactly as the RTL computes it.
+
+    ``a_codes``, ``b_codes``: element codes, shape (..., k); ``a_scale``, ``b_scale``: scale
+    codes, shape (...) (UE8M0 for MX, E4M3 for NV; the NV per-tensor FP32 scales are not part of
+    the unit, see docs/arithmetic.md). ``window``: FP aligner width (default the study's rule).
+    """
+    a = np.asarray(a_codes)
+    spec = dot_spec(fmt, a.shape[-1] if lanes is None else lanes, window)
+    a, b, sa, sb = _check_block_inputs(spec, a, b_codes, a_scale, b_scale)
+    s, e_blk, nan, inf, inf_sign = block_sum(spec, a, b)
+    e_sc, p_sc, sign_sc, nan_sc = _scale_terms(spec, sa, sb)
+    scaled = s * p_sc * np.where(sign_sc == 1, -1, 1)
+    out = to_fp32(scaled, e_blk + e_sc + spec.exp_offset)
+    inf_out = inf & (p_sc != 0)
+    nan_out = nan | nan_sc | (inf & (p_sc == 0))
+    inf_bits = np.uint32(FP32_INF) | ((inf_sign ^ sign_sc).astype(np.uint32) << np.uint32(31))
+    out = np.where(inf_out, inf_bits, out)
+    return np.where(nan_out, np.uint32(FP32_NAN), out).astype(np.uint32)
+
+
+def block_dot_exact(fmt, a_codes, b_codes, a_scale, b_scale, tensor_scale_a=1.0,
+                    tensor_scale_b=1.0) -> np.ndarray:
+    """float64 reference: the dot product of the decoded, scaled values (no hardware rounding)."""
+    bf = block_format(fmt)
+    elem = bf.element
+    table = elem.decode_table()
+    a = table[np.asarray(a_codes).astype(np.int64) & (elem.num_codes - 1)]
+    b = table[np.asarray(b_codes).astype(np.int64) & (elem.num_codes - 1)]
+    sa = np.asarray(a_scale).astype(np.int64)
+    sb = np.asarray(b_scale).astype(np.int64)
+    if bf.scale.name == "ue8m0":
+        scale = np.where((sa == 0xFF) | (sb == 0xFF), np.nan, np.ldexp(1.0, sa + sb - 254))
+    else:
+        t = ELEMENT_FORMATS["e4m3"].decode_table()
+        scale = t[sa] * t[sb] * tensor_scale_a * tensor_scale_b
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (a * b).sum(-1) * scale
+
+
+def accumulate(block_bits, init=None, axis: int = -1, first=None) -> np.ndarray:
+    """The FP32 accumulator: sequential RNE sums of block results along ``axis``.
+
+    Returns the accumulator after every step (same shape as ``block_bits``): ``acc[j] =
+    fp32_add(acc[j-1], r[j])`` with ``acc[-1] = init`` (default +0.0); where ``first[j]`` is
+    true the sum restarts: ``acc[j] = fp32_add(+0.0, r[j])``. The last entry is the final sum.
+    """
+    r = np.moveaxis(np.asarray(block_bits, dtype=np.uint32), axis, -1)
+    f = None if first is None else np.moveaxis(np.broadcast_to(np.asarray(first, bool),
+                                                                 np.shape(block_bits)), axis, -1)
+    acc = np.zeros(r.shape[:-1], np.uint32) if init is None else \
+        np.broadcast_to(np.asarray(init, np.uint32), r.shape[:-1]).copy()
+    out = np.empty(r.shape, np.uint32)
+    for j in range(r.shape[-1]):
+        if f is not None:
+            acc = np.where(f[..., j], np.uint32(0), acc)
+        acc = fp32_add(acc, r[..., j])
+        out[..., j] = acc
+    return np.moveaxis(out, -1, axis)
+
+
+def int_accumulate(values, first=None, acc_bits: int = 32) -> np.ndarray:
+    """The INT accumulator along the last axis: running sums of ``values`` (restarting where
+    ``first``), wrapped to signed ``acc_bits`` two's complement after every step."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.shape[-1] and np.abs(v).max(initial=0) * v.shape[-1] >= 1 << 62:
+        raise ValueError("int_accumulate: running sums must stay below 2^62")
+    total = np.cumsum(v, axis=-1)
+    if first is not None:
+        f = np.broadcast_to(np.asarray(first, bool), v.shape)
+        idx = np.arange(v.shape[-1])
+        start = np.maximum.accumulate(np.where(f, idx, 0), axis=-1)   # last restart position
+        before = np.take_along_axis(total - v, start, axis=-1)       # sum before that restart
+        total = total - before
+    mod = 1 << acc_bits
+    r = total % mod
+    return np.where(r >= mod >> 1, r - mod, r)
+
+
+# -- scalar MAC ---------------------------------------------------------------------------------
+
+def scalar_mac_product(elem, a, b) -> np.ndarray:
+    """The scalar MAC's product path. INT: the signed code product (int64). FP: the exact product
+    a * b as FP32 bits (every E4M3 / E5M2 / FP6 / FP4 product is exact in FP32)."""
+    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    lp = lane_product(elem, a, b)
+    if elem.kind == "int":
+        return lp.product
+    val = np.where(lp.sign == 1, -lp.sig, lp.sig)
+    out = to_fp32(val, lp.exp - 2 * elem.bias - 2 * elem.mbits)
+    out = np.where(lp.inf, np.uint32(FP32_INF) | (lp.sign.astype(np.uint32) << np.uint32(31)), out)
+    return np.where(lp.nan, np.uint32(FP32_NAN), out).astype(np.uint32)
+
+
+def scalar_mac(elem, a, b, acc, acc_bits: int = 32) -> np.ndarray:
+    """One MAC step ``acc + a * b``. INT: ``acc`` is a signed ``acc_bits`` integer and the sum
+    wraps modulo 2^acc_bits (two's complement). FP: ``acc`` is FP32 bits and the result is the
+    FP32 sum of the exact product and acc, rounded once (RNE)."""
+    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    p = scalar_mac_product(elem, a, b)
+    if elem.kind == "int":
+        mod = 1 << acc_bits
+        r = (np.asarray(acc, dtype=np.int64) + p) % mod
+        return np.where(r >= mod >> 1, r - mod, r)
+    return fp32_add(acc, p)

@@ -1,0 +1,69 @@
+"""``intfp workload NAME``: run a registered workload under several formats (see docs/workloads.md)."""
+from __future__ import annotations
+
+import ast
+import json
+import math
+
+import click
+
+
+def _parse_option(text: str):
+    if "=" not in text:
+        raise click.BadParameter(f"options are key=value; got {text!r}", param_hint="-o/--option")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value          # a bare string such as variant=mrope
+
+
+def _jsonable(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if hasattr(x, "item"):
+        return _jsonable(x.item())
+    return x
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("name", required=False)
+@click.option("--formats", "-f", default="mxint8,mxfp8,nvint4,nvfp4", show_default=True,
+              help="comma-separated formats (presets, aliases, fp64/fp32/bf16)")
+@click.option("--hadamard/--no-hadamard", default=False, show_default=True,
+              help="random Hadamard rotation of both GEMM operands along the reduction dim")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--record", type=click.Path(dir_okay=False), default=None,
+              help="write the operand streams of every quantized GEMM to this .npz")
+@click.option("--option", "-o", "options", multiple=True, help="workload option key=value (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="print the rows as a JSON list of objects")
+@click.option("--list", "list_only", is_flag=True, help="list the workloads and their options")
+def workload(name, formats, hadamard, seed, record, options, as_json, list_only):
+    """Run workload NAME (hla, rope, ...) once per format against its float64 reference.
+
+    Prints per format the output QSNR and relative error, the workload's metrics and its MACs.
+    """
+    from intfp.models.workloads.runner import get_workload, run_workload, workload_names
+    if list_only or name is None:
+        for n in workload_names():
+            wl = get_workload(n)
+            click.echo(f"{n:12s} {wl.description}\n{'':12s} options: "
+                       + ", ".join(f"{k}={v!r}" for k, v in wl.options.items()))
+        return
+    try:
+        df = run_workload(name, formats, hadamard=hadamard, seed=seed, record=record,
+                          **dict(_parse_option(o) for o in options))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"{e}") from None
+    if as_json:
+        click.echo(json.dumps([_jsonable(r) for r in df.to_dict(orient="records")], indent=1))
+        return
+    import pandas as pd
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        click.echo(df.drop(columns=["gemms", "workload", "seed"]).to_string(index=False))
+    if record:
+        click.echo(f"operand streams written to {record}")

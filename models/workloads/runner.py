@@ -1,0 +1,149 @@
+"""``run_workload``: evaluate one workload under several formats against its float64 reference.
+
+A workload is registered with :func:`register` as two functions:
+
+* ``setup(seed, **options) -> ctx``: builds the inputs (and trains whatever needs training) once,
+  in float64 / FP32, and computes the reference output ``ctx["reference"]``;
+* ``evaluate(ctx, mm, fmt) -> (output, extra)``: runs the workload with every GEMM going through
+  ``mm`` (a :func:`~intfp.models.workloads.qgemm.make_mm` closure for ``fmt``) and returns the output
+  to compare with the reference plus a dict of workload-specific metric columns.
+
+Each row of the result has ``workload, format, hadamard, seed, qsnr_db, rel_err`` (output vs the
+float64 reference), the workload's metric columns, ``macs`` (total) and ``gemms`` (per GEMM name:
+MACs and ``{"BxMxKxN": calls}``).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from intfp.models.workloads.qgemm import GemmRecorder, _api, format_label, make_mm, resolve_format
+from intfp.models.workloads.streams import save_streams
+
+__all__ = ["Workload", "register", "workload_names", "run_workload", "parse_formats", "qsnr_db", "rel_err",
+           "DEFAULT_FORMATS"]
+
+DEFAULT_FORMATS = ("mxint8", "mxfp8", "nvint4", "nvfp4")
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    setup: Callable[..., dict]
+    evaluate: Callable[[dict, Callable, Any], tuple]
+    options: dict
+
+
+_REGISTRY: dict[str, Workload] = {}
+
+
+def register(name: str, description: str, options: dict | None = None):
+    """Decorator pair: ``@register(...)`` on a class-like namespace with ``setup`` / ``evaluate``."""
+    def deco(obj):
+        _REGISTRY[name] = Workload(name, description, obj.setup, obj.evaluate, dict(options or {}))
+        return obj
+    return deco
+
+
+def _load_all() -> None:
+    # Importing a workload module registers it; kept lazy so `import intfp.models.workloads` is cheap.
+    from intfp.models.workloads import catalog  # noqa: F401
+
+
+def workload_names() -> list[str]:
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def get_workload(name: str) -> Workload:
+    _load_all()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown workload {name!r}; allowed: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def parse_formats(formats) -> list:
+    """``"mxint8,nvfp4"`` or a list -> resolved formats (``ValueError`` names any unknown one)."""
+    if formats is None:
+        formats = DEFAULT_FORMATS
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    if not formats:
+        raise ValueError("no formats given")
+    return [resolve_format(f) for f in formats]
+
+
+def qsnr_db(ref, out) -> float:
+    """QSNR of ``out`` against ``ref`` (arXiv 2510.25602 eq. 10), via :mod:`intfp.models.metrics`."""
+    ref = np.asarray(torch.as_tensor(ref).detach().double())
+    out = np.asarray(torch.as_tensor(out).detach().double())
+    return float(_api("metrics", "qsnr")(ref, out))
+
+
+def rel_err(ref, out) -> float:
+    """Relative Frobenius error ``||out - ref|| / ||ref||``."""
+    ref = torch.as_tensor(ref).detach().double()
+    out = torch.as_tensor(out).detach().double()
+    return float(torch.linalg.vector_norm(out - ref) / torch.linalg.vector_norm(ref))
+
+
+def check_record_path(record) -> Path | None:
+    """Fail early (before any compute) if the operand-stream file cannot be written."""
+    if record is None:
+        return None
+    path = Path(record)
+    if path.suffix != ".npz":
+        raise ValueError(f"--record path must end in .npz; got {str(path)!r}")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise ValueError(f"cannot write operand streams to {str(path)!r}: directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot write operand streams to {str(path)!r}: not writable")
+    return path
+
+
+def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, seed: int = 0, record=None,
+                 progress: bool | None = None, **options) -> pd.DataFrame:
+    """Run workload ``name`` once per format; returns one row per format (see module docstring).
+
+    ``record``: path of an ``.npz`` to write the operand streams of every quantized GEMM to (keys
+    ``"<format>:<gemm>"``). ``options`` override the workload's defaults (``ValueError`` for
+    unknown ones). Deterministic for a given ``seed``.
+    """
+    wl = get_workload(name)
+    fmts = parse_formats(formats)
+    path = check_record_path(record)
+    unknown = set(options) - set(wl.options)
+    if unknown:
+        raise ValueError(f"workload {name!r} has no option(s) {', '.join(sorted(unknown))}; "
+                         f"allowed: {', '.join(sorted(wl.options)) or 'none'}")
+    opts = {**wl.options, **options}
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    ctx = wl.setup(seed=seed, **opts)
+    rows, streams = [], {}
+    from tqdm.auto import tqdm
+    for fmt in tqdm(fmts, desc=f"{name}", unit="fmt", disable={True: False, False: True, None: None}[progress]):
+        rec = GemmRecorder(capture=path is not None, seed=seed)
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            out, extra = wl.evaluate(ctx, make_mm(fmt, hadamard=hadamard, seed=seed, recorder=rec), fmt)
+        ref = ctx["reference"]
+        rows.append({"workload": name, "format": format_label(fmt), "hadamard": bool(hadamard), "seed": seed,
+                     "qsnr_db": qsnr_db(ref, out), "rel_err": rel_err(ref, out), **extra,
+                     "macs": rec.total_macs, "gemms": rec.gemm_table()})
+        for key, s in rec.streams.items():
+            streams[f"{format_label(fmt)}:{key}"] = s
+    if path is not None:
+        save_streams(path, streams)
+    df = pd.DataFrame(rows)
+    df.attrs.update(workload=name, options=opts, seconds=time.perf_counter() - t0)
+    return df
