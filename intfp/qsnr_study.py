@@ -47,12 +47,12 @@ def run_qsnr_study(formats, *, n_blocks: int = 4096, seed: int = 0, hadamard=(Fa
     paper's defaults (rho 1.5 for UE8M0, 1.05 for E4M3), whose rho models the paper's ceil rule,
     so the measured column also has ``qsnr_ceil_db`` for MX formats.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     fmts = [block_format(f) for f in formats]
     jobs = [(bf, d, h) for bf in fmts for d in distributions for h in hadamard]
     rows = []
-    for bf, dist, rot in tqdm(jobs, desc="qsnr study", unit="case", disable=len(jobs) < 8):
+    for bf, dist, rot in tqdm(jobs, desc="qsnr study", unit="case", disable=True if len(jobs) < 8 else None)  # None: off when not a TTY:
         g = bf.block_size
         x = sample(dist, n_blocks, g, seed)
         if rot:

@@ -34,7 +34,7 @@ from .formats import PRESETS, ALIASES, BlockFormat, ElementFormat, ELEMENT_FORMA
 __all__ = [
     "DotSpec", "dot_spec", "default_window", "block_format_names", "FP32_NAN", "FP32_INF",
     "LaneProduct", "lane_fields", "lane_product", "block_dot", "block_dot_exact",
-    "to_fp32", "fp32_add", "accumulate", "int_accumulate", "scalar_mac", "scalar_mac_product",
+    "block_scale", "dot_error", "default_windows", "accuracy_table", "to_fp32", "fp32_add", "accumulate", "int_accumulate", "scalar_mac", "scalar_mac_product",
     "bits_to_f32", "f32_to_bits",
 ]
 
@@ -315,15 +315,20 @@ def block_dot_exact(fmt, a_codes, b_codes, a_scale, b_scale, tensor_scale_a=1.0,
     table = elem.decode_table()
     a = table[np.asarray(a_codes).astype(np.int64) & (elem.num_codes - 1)]
     b = table[np.asarray(b_codes).astype(np.int64) & (elem.num_codes - 1)]
-    sa = np.asarray(a_scale).astype(np.int64)
-    sb = np.asarray(b_scale).astype(np.int64)
-    if bf.scale.name == "ue8m0":
-        scale = np.where((sa == 0xFF) | (sb == 0xFF), np.nan, np.ldexp(1.0, sa + sb - 254))
-    else:
-        t = ELEMENT_FORMATS["e4m3"].decode_table()
-        scale = t[sa] * t[sb] * tensor_scale_a * tensor_scale_b
+    scale = block_scale(bf, a_scale, b_scale) * tensor_scale_a * tensor_scale_b
     with np.errstate(invalid="ignore", over="ignore"):
         return (a * b).sum(-1) * scale
+
+
+def block_scale(fmt, a_scale, b_scale) -> np.ndarray:
+    """float64 product of the two block scales (NaN for a NaN scale code)."""
+    bf = block_format(fmt)
+    sa = np.asarray(a_scale).astype(np.int64) & 0xFF
+    sb = np.asarray(b_scale).astype(np.int64) & 0xFF
+    if bf.scale.name == "ue8m0":
+        return np.where((sa == 0xFF) | (sb == 0xFF), np.nan, np.ldexp(1.0, sa + sb - 254))
+    t = ELEMENT_FORMATS["e4m3"].decode_table()
+    return t[sa] * t[sb]
 
 
 def accumulate(block_bits, init=None, axis: int = -1, first=None) -> np.ndarray:
@@ -391,3 +396,76 @@ def scalar_mac(elem, a, b, acc, acc_bits: int = 32) -> np.ndarray:
         r = (np.asarray(acc, dtype=np.int64) + p) % mod
         return np.where(r >= mod >> 1, r - mod, r)
     return fp32_add(acc, p)
+
+
+# -- accuracy of the hardware arithmetic --------------------------------------------------------
+
+def _test_values(dist: str, shape, rng) -> np.ndarray:
+    if dist == "gaussian":
+        return rng.standard_normal(shape)
+    if dist == "heavy":       # Student-t(1.5) with a random magnitude per block: outliers
+        return rng.standard_t(1.5, shape) * 10.0 ** rng.uniform(-2, 2, shape[:-1] + (1,))
+    raise ValueError(f"dist must be 'gaussian' or 'heavy', got {dist!r}")
+
+
+def dot_error(fmt, window=None, n: int = 4096, seed: int = 0, dist: str = "gaussian") -> dict:
+    """Error of :func:`block_dot` against exact arithmetic on ``n`` quantized random blocks.
+
+    Values are drawn from ``dist`` and quantized with :func:`intfp.models.quantize_codes`; the
+    reference is the float64 dot product of the decoded, scaled elements
+    (:func:`block_dot_exact`; exact for every format here). Returns ``correctly_rounded`` (share of blocks
+    where the hardware result equals the correctly rounded FP32 of the exact value),
+    ``mean_rel`` / ``max_rel`` (|hw - exact| / |exact| over blocks with exact != 0) and
+    ``max_norm`` (max |hw - exact| / sum_i |a_i b_i|, the error relative to the block's
+    magnitude, immune to cancellation).
+    """
+    from .blocks import quantize_codes
+
+    spec = dot_spec(fmt, None, window)
+    rng = np.random.default_rng(seed)
+    k = spec.lanes
+    qa = quantize_codes(_test_values(dist, (n, k), rng).astype(np.float32), spec.fmt, block_size=k)
+    qb = quantize_codes(_test_values(dist, (n, k), rng).astype(np.float32), spec.fmt, block_size=k)
+    a, b = qa.codes.reshape(n, k), qb.codes.reshape(n, k)
+    sa, sb = qa.scale_codes.reshape(n), qb.scale_codes.reshape(n)
+    got = bits_to_f32(block_dot(spec.fmt, a, b, sa, sb, spec.window)).astype(np.float64)
+    exact = block_dot_exact(spec.fmt, a, b, sa, sb)
+    with np.errstate(over="ignore"):
+        rne = exact.astype(np.float32).astype(np.float64)
+    table = spec.elem.decode_table()
+    mag = (np.abs(table[a.astype(np.int64)] * table[b.astype(np.int64)]).sum(-1)
+           * np.abs(block_scale(spec.fmt, sa, sb)))
+    err = np.abs(got - exact)
+    nz = exact != 0
+    return {
+        "fmt": spec.fmt.name, "window": spec.window, "blocks": n, "dist": dist,
+        "correctly_rounded": float(np.mean(got == rne)),
+        "mean_rel": float(np.mean(err[nz] / np.abs(exact[nz]))) if nz.any() else 0.0,
+        "max_rel": float(np.max(err[nz] / np.abs(exact[nz]))) if nz.any() else 0.0,
+        "max_norm": float(np.max(np.where(mag > 0, err / np.where(mag > 0, mag, 1), 0))),
+    }
+
+
+def default_windows(fmt) -> list[int | None]:
+    """Aligner widths :func:`accuracy_table` sweeps: one product, 12 .. 32 bits, the study's
+    default and an exact window (2^(x+1) + 2y - 2 bits hold every aligned product)."""
+    spec = dot_spec(fmt)
+    if not spec.is_fp:
+        return [None]
+    e = spec.elem
+    exact = min(2 ** (e.ebits + 1) + 2 * e.mbits - 2, 48)
+    ws = {spec.product_bits, 12, 16, 20, 24, 32, spec.window, exact}
+    return sorted(w for w in ws if spec.product_bits <= w <= max(exact, spec.window))
+
+
+def accuracy_table(formats=None, n: int = 4096, seed: int = 0) -> list[dict]:
+    """:func:`dot_error` for every format and window of :func:`default_windows`, Gaussian and
+    heavy-tailed data (``intfp rtl accuracy`` prints it)."""
+    rows = []
+    for fmt in formats or list(PRESETS):
+        for w in default_windows(fmt):
+            g = dot_error(fmt, w, n, seed, "gaussian")
+            h = dot_error(fmt, w, n, seed, "heavy")
+            rows.append({"fmt": g["fmt"], "window": w, "default": w == dot_spec(fmt).window,
+                         "gaussian": g, "heavy": h})
+    return rows
