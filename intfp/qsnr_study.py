@@ -52,7 +52,9 @@ def run_qsnr_study(formats, *, n_blocks: int = 4096, seed: int = 0, hadamard=(Fa
     fmts = [block_format(f) for f in formats]
     jobs = [(bf, d, h) for bf in fmts for d in distributions for h in hadamard]
     rows = []
-    for bf, dist, rot in tqdm(jobs, desc="qsnr study", unit="case", disable=True if len(jobs) < 8 else None)  # None: off when not a TTY:
+    # Quiet for tiny runs; otherwise tqdm's own defaults (TQDM_DISABLE=1 turns it off).
+    bar = {"disable": True} if len(jobs) < 8 else {}
+    for bf, dist, rot in tqdm(jobs, desc="qsnr study", unit="case", **bar):
         g = bf.block_size
         x = sample(dist, n_blocks, g, seed)
         if rot:
