@@ -54,30 +54,43 @@ _CHUNK_ELEMS = 32000
 def resolve(fmt, block_size=None, scale_rule=None) -> tuple[BlockFormat, str]:
     """The :class:`BlockFormat` and scale rule that a (fmt, block_size, scale_rule) call means."""
     bf = block_format(fmt, block_size=block_size)
-    rule = bf.default_rule if scale_rule is None else scale_rule
+    rule = bf.default_rule if scale_rule is None else str(scale_rule).lower()
     if rule not in bf.scale.rules:
         raise ValueError(f"scale_rule {scale_rule!r} does not apply to {bf.name} "
                          f"({bf.scale.name} scales); allowed: {', '.join(bf.scale.rules)}")
     return bf, rule
 
 
+_ALLOWED_DTYPES = "float16, bfloat16, float32 or float64"
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _to_numpy(x):
-    """float32 numpy view/copy of ``x`` and a function that converts a result back."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
-    if torch is not None and isinstance(x, torch.Tensor):
+    """float32 numpy copy/view of ``x`` (shape kept, 0-d included) and a function that converts
+    a result back to ``x``'s kind.
+
+    float64 values beyond float32's range saturate to +-FLT_MAX (they are finite; casting would
+    make them Inf and poison their block). Every block format saturates them anyway: no
+    element max times a UE8M0 / E4M3 x FP32 scale exceeds FLT_MAX.
+    """
+    import torch
+
+    if isinstance(x, torch.Tensor):
         if not x.is_floating_point():
-            raise ValueError(f"quantize needs a floating-point tensor, got dtype {x.dtype}")
+            raise ValueError(f"quantize needs a floating-point tensor, got dtype {x.dtype}; "
+                             f"allowed: {_ALLOWED_DTYPES}")
         device, t = x.device, x.detach()
+        if t.dtype == torch.float64:
+            t = t.clamp(-_F32_MAX, _F32_MAX)       # clamp keeps NaN
         arr = t.to(device="cpu", dtype=torch.float32).contiguous().numpy()
         return arr, lambda a: torch.from_numpy(a).to(device)
     arr = np.asarray(x)
     if arr.dtype.kind != "f":
-        raise ValueError(f"quantize needs floating-point input, got dtype {arr.dtype} "
-                         "(cast integers explicitly; float16/32/64 and bfloat16 tensors are accepted)")
-    return np.ascontiguousarray(arr, dtype=np.float32), lambda a: a
+        raise ValueError(f"quantize needs floating-point input, got dtype {arr.dtype}; allowed: "
+                         f"{_ALLOWED_DTYPES} (cast integers explicitly)")
+    if arr.dtype == np.float64:
+        arr = np.clip(arr, -_F32_MAX, _F32_MAX)     # np.clip keeps NaN
+    return np.require(arr, dtype=np.float32, requirements="C"), lambda a: a
 
 
 @dataclass
@@ -201,7 +214,9 @@ def _scales_for(amax: np.ndarray, bf: BlockFormat, rule: str, tensor_scale) -> _
     if bf.scale.name == "fp32":
         s = np.where(nan_rows, 0, amax).astype(np.float32) / np.float32(elem.max)
         s = np.where(s > 0, s, np.float32(1.0)).astype(np.float32)   # all-zero block: any scale
-        return _Scales(None, s, s.copy(), nan_rows)
+        stored = s.copy()
+        stored[nan_rows] = np.nan                  # the stored scale marks a NaN block
+        return _Scales(None, s, stored, nan_rows)
     raise AssertionError(bf.scale.name)  # "none" is handled by the caller
 
 
@@ -226,6 +241,10 @@ def _pool() -> ThreadPoolExecutor:
                               thread_name_prefix="intfp-quantize")
 
 
+# A forked child inherits the executor object but none of its threads: start a new one there.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def _chunks(rows: int, k: int):
     step = max(1, _CHUNK_ELEMS // max(k, 1))
     return [(i, min(i + step, rows)) for i in range(0, rows, step)]
@@ -245,12 +264,13 @@ def _run(lay: _Layout, bf: BlockFormat, rule: str, rounding: str, seed,
     rows, k = x2d.shape
     out = np.empty_like(x2d)
     codes = np.empty(x2d.shape, dtype=np.uint8) if want_codes else None
-    spans = _chunks(rows, k)
-    seeds = (np.random.SeedSequence(seed).spawn(len(spans)) if rounding == "stochastic"
-             else [None] * len(spans))
+    # Stochastic rounding: one U[0, 1) number per element of the (padded) layout, drawn at once,
+    # so the result depends on (x, fmt, seed) only, not on how the work is chunked.
+    uniforms = (np.random.default_rng(seed).random(x2d.shape, dtype=np.float32)
+                if rounding == "stochastic" else None)
 
     if bf.scale.name == "none":
-        return _direct_cast(x2d, elem, rounding, seeds, out, codes)
+        return _direct_cast(x2d, elem, rounding, uniforms, out, codes)
 
     # Scales that need the whole tensor first (NV, per-tensor) take one extra read pass.
     global_amax = None
@@ -277,9 +297,8 @@ def _run(lay: _Layout, bf: BlockFormat, rule: str, rounding: str, seed,
             np.multiply(xc, sc.inv[:, None], out=oc)
         else:
             np.divide(xc, sc.mul[:, None], out=oc)      # FP32 scale: x / s, as the study's Eq. 1
-        rng = np.random.default_rng(seeds[i]) if seeds[i] is not None else None
-        with np.errstate(invalid="ignore", over="ignore"):
-            round_to_grid(oc, elem, rounding, rng, out=oc)
+        u = None if uniforms is None else uniforms[a:b]
+        round_to_grid(oc, elem, rounding, u, out=oc)
         if codes is not None:
             oc_clean = np.where(sc.nan_rows[:, None], 0, oc) if sc.nan_rows.any() else oc
             codes[a:b] = encode(oc_clean, elem)
@@ -290,14 +309,19 @@ def _run(lay: _Layout, bf: BlockFormat, rule: str, rounding: str, seed,
             oc[sc.nan_rows] = np.nan
         scale_codes[a:b] = sc.codes
 
-    with np.errstate(invalid="ignore", over="ignore"):
-        _map_chunks(work, rows, k)
+    def work_quietly(i, a, b):
+        # np.errstate is per thread: set it where the work runs. Overflow and invalid values
+        # only arise in NaN/Inf blocks, whose results are then overwritten with NaN.
+        with np.errstate(invalid="ignore", over="ignore"):
+            work(i, a, b)
+
+    _map_chunks(work_quietly, rows, k)
     if bf.block_size == PER_TENSOR:
         scale_codes = scale_codes[:1]
     return out, codes, scale_codes, (None if tensor_scale is None else float(tensor_scale))
 
 
-def _direct_cast(x2d, elem, rounding, seeds, out, codes):
+def _direct_cast(x2d, elem, rounding, uniforms, out, codes):
     """No scale: round each value onto the element grid; specials only where encodable."""
     finite = np.isfinite(x2d)
     if not finite.all():
@@ -310,8 +334,8 @@ def _direct_cast(x2d, elem, rounding, seeds, out, codes):
             raise ValueError(f"input has {bad[inf][0]}, which {elem.name} cannot encode "
                              "(only e5m2 has Inf); clip the input or use a block format")
     src = np.where(finite, x2d, 0) if not finite.all() else x2d
-    rng = np.random.default_rng(seeds[0]) if seeds and seeds[0] is not None else None
-    round_to_grid(src, elem, rounding, rng, out=out)
+    with np.errstate(over="ignore"):               # huge values saturate
+        round_to_grid(src, elem, rounding, uniforms, out=out)
     if not finite.all():
         out[~finite] = x2d[~finite]
     if codes is not None:
@@ -395,7 +419,10 @@ class BlockCodes:
                 scales = scales.reshape((1,) * (self.codes.ndim - 1))
             vals = vals * scales[..., None]
         moved_len = self.shape[self.axis] if self.shape else 1
-        flat = vals.reshape(*vals.shape[:-2], -1)[..., :moved_len]
+        lead = vals.shape[:-2]
+        flat = vals.reshape(*lead, vals.shape[-2] * vals.shape[-1])[..., :moved_len]
+        if not self.shape:                         # 0-d input
+            return flat.reshape(())
         return np.ascontiguousarray(np.moveaxis(flat, -1, self.axis)).reshape(self.shape)
 
 

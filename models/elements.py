@@ -47,9 +47,14 @@ def _round_int(t: np.ndarray, rounding: str, rng) -> np.ndarray:
         # trunc(t + 0.5 sign(t)) is exact here: |t| < 2^(M+2) has at most 24 significant bits.
         t += np.copysign(np.float32(0.5), t)
         np.trunc(t, out=t)
-    else:  # stochastic: floor(t + u), u ~ U[0, 1): unbiased, E[round(t)] = t
-        t += rng.random(t.shape, dtype=np.float32)
-        np.floor(t, out=t)
+    else:
+        # stochastic: up with probability frac(t), u ~ U[0, 1) given by the caller (``rng`` is
+        # an array of uniforms shaped like t). floor(t) + (u < frac(t)) is exact; the shortcut
+        # floor(t + u) is not: in float32, t + u can round up to the next integer even when t is
+        # already one, moving exact values and biasing the rest.
+        f = np.floor(t)
+        frac = t - f                               # exact: t has at most 24 significant bits
+        np.add(f, rng < frac, out=t, casting="unsafe")
     return t
 
 
@@ -58,9 +63,14 @@ def round_to_grid(v: np.ndarray, elem: ElementFormat, rounding: str = "even", rn
     """Round finite float32 values ``v`` onto ``elem``'s grid, saturating at +-max.
 
     Non-finite inputs give unspecified (but finite or NaN) results: callers mask them.
-    ``v`` is not modified unless ``out is v``.
+    ``v`` is not modified unless ``out is v``. For ``rounding="stochastic"``, ``rng`` is either
+    a numpy Generator or an array of U[0, 1) float32 numbers shaped like ``v``.
     """
     v = np.asarray(v, dtype=np.float32)
+    if v.ndim == 0:                                # ufuncs return scalars for 0-d: round a 1-vector
+        return round_to_grid(v.reshape(1), elem, rounding, rng)[0]
+    if rounding == "stochastic" and isinstance(rng, np.random.Generator):
+        rng = rng.random(v.shape, dtype=np.float32)
     if elem.kind == "int":
         # Fixed step 2^-(bits-2); saturate on the codes, whose range may be asymmetric.
         step_inv = np.float32(2.0 ** (elem.bits - 2))
@@ -94,6 +104,19 @@ def encode(r: np.ndarray, elem: ElementFormat) -> np.ndarray:
     for formats without them a ValueError is raised (callers never pass them).
     """
     r = np.asarray(r, dtype=np.float32)
+    codes = _encode_unchecked(r, elem)
+    # Guard against misuse (e.g. a test bench encoding unrounded values): every finite value
+    # must decode back from its code exactly.
+    finite = np.isfinite(r)
+    back = decode(codes, elem)
+    if not np.array_equal(back[finite], r[finite]):
+        bad = r[finite][back[finite] != r[finite]].flat[0]
+        raise ValueError(f"value {bad!r} is not on the {elem.name} grid (max {elem.max}); "
+                         "round it first with round_to_grid")
+    return codes
+
+
+def _encode_unchecked(r: np.ndarray, elem: ElementFormat) -> np.ndarray:
     if elem.kind == "int":
         codes = np.rint(r * np.float32(2.0 ** (elem.bits - 2))).astype(np.int32)
         return (codes & (elem.num_codes - 1)).astype(np.uint8)

@@ -2,7 +2,7 @@
 
 Everything bit-level about a format lives here as plain numbers (exponent bits, mantissa bits,
 bias, max, special codes); the arithmetic that uses them lives in :mod:`intfp.models.elements`
-(one vectorized round / encode / decode path) and :mod:`intfp.models.quantize` (block scaling).
+(one vectorized round / encode / decode path) and :mod:`intfp.models.blocks` (block scaling).
 
 Sources (see ``docs/formats.md``):
 
@@ -37,8 +37,8 @@ class ElementFormat:
     normal (e > 0): (-1)^s 2^(e-bias) (1 + m/2^mbits); subnormal (e = 0): (-1)^s 2^(1-bias) m/2^mbits.
 
     INT formats (``kind="int"``) are two's complement codes of ``bits`` bits whose value is
-    ``code * 2^-(bits-2)`` (OCP MXINT8: code / 64, max 127/64; microxcaling's int4 / int6 use the
-    same rule). This puts the largest power of two of every element format at 2^emax with
+    ``code * 2^-(bits-2)`` (OCP MXINT8: code / 64, max 127/64; microxcaling's int4 has the same
+    max, 7/4). This puts the largest power of two of every element format at 2^emax with
     ``emax`` the exponent used by the OCP ``floor`` scale rule (0 for INT). Integer codes are what
     the hardware multiplies; the 2^-(bits-2) factor is folded into the block scale.
     """
@@ -302,5 +302,8 @@ def block_format(fmt: str | BlockFormat | ElementFormat, block_size=None, scale=
     if block_size is not None:
         bf = bf.with_block_size(block_size)
     if bf.scale.name == "none":
+        if block_size is not None and block_size != PER_TENSOR:
+            raise ValueError(f"block_size={block_size!r} needs a scale; with scale 'none' (a direct "
+                             "cast) there are no blocks. Pass scale='ue8m0', 'e4m3' or 'fp32'")
         bf = replace(bf, block_size=PER_TENSOR)
     return bf

@@ -374,13 +374,15 @@ def int_accumulate(values, first=None, acc_bits: int = 32) -> np.ndarray:
 
 def scalar_mac_product(elem, a, b) -> np.ndarray:
     """The scalar MAC's product path. INT: the signed code product (int64). FP: the exact product
-    a * b as FP32 bits (every E4M3 / E5M2 / FP6 / FP4 product is exact in FP32)."""
+    a * b as FP32 bits (every E4M3 / E5M2 / FP6 / FP4 product is exact in FP32; a zero product
+    has the sign sa ^ sb, as in IEEE multiplication)."""
     elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
     lp = lane_product(elem, a, b)
     if elem.kind == "int":
         return lp.product
     val = np.where(lp.sign == 1, -lp.sig, lp.sig)
     out = to_fp32(val, lp.exp - 2 * elem.bias - 2 * elem.mbits)
+    out = np.where(lp.sig == 0, lp.sign.astype(np.uint32) << np.uint32(31), out)   # IEEE: -0 * x = -0
     out = np.where(lp.inf, np.uint32(FP32_INF) | (lp.sign.astype(np.uint32) << np.uint32(31)), out)
     return np.where(lp.nan, np.uint32(FP32_NAN), out).astype(np.uint32)
 
