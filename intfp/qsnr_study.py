@@ -100,9 +100,11 @@ def plot_qsnr_study(df: pd.DataFrame, path) -> None:
             name = block_format(fmt).name
             ax.plot(kappa, qsnr_theory(name, kappa), color=color, lw=1.2, label=f"{fmt} theory")
             sub = df[df["format"] == name]
+            # The theory's rho models the paper's ceil scale rule: plot MX points quantized so.
+            col = "qsnr_ceil_db" if "qsnr_ceil_db" in sub and sub["qsnr_ceil_db"].notna().all() else "qsnr_db"
             for rot, marker in ((False, "o"), (True, "^")):
                 s = sub[sub["hadamard"] == rot]
-                ax.scatter(s["kappa_mean"], s["qsnr_db"], color=color, marker=marker, s=22,
+                ax.scatter(s["kappa_mean"], s[col], color=color, marker=marker, s=22,
                            label=f"{fmt} measured" + (" + RHT" if rot else ""))
         ax.set_title(f"{int_fmt} vs {fp_fmt}")
         ax.set_xlabel("mean block crest factor kappa")

