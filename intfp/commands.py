@@ -62,3 +62,15 @@ def run(out_dir, blocks, seed):
     from intfp.main_job import run_main_job
 
     run_main_job(out_dir=out_dir, n_blocks=blocks, seed=seed)
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
+def report(out_dir):
+    """Rebuild report.html from the results a run left in OUT (no recomputation)."""
+    from intfp.report import build_report
+
+    try:
+        click.echo(f"wrote {build_report(out_dir)}")
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from e

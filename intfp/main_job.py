@@ -7,13 +7,12 @@ Steps, each cached by the content hash of its inputs and of the source code that
    rotation (``qsnr.csv``, ``qsnr.png``) and the theory's crossover crest factors
    (``crossovers.csv``);
 
-and a report, ``report.html`` + ``report.md``, that shows them with the versions used.
+and a report, ``report.html`` + ``report.md`` (:mod:`intfp.report`), that shows them with the
+versions used.
 Later stages (synthesis, energy, workloads) add their own sections as they land.
 """
 from __future__ import annotations
 
-import hashlib
-import html
 import io
 import json
 import platform
@@ -23,26 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_main_job", "source_hash", "cached_frame"]
+__all__ = ["run_main_job", "cached_frame"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def source_hash(*modules: str) -> str:
-    """SHA-256 over the source files of the named modules (so a code change invalidates the cache)."""
-    import importlib
-
-    h = hashlib.sha256()
-    for name in sorted(modules):
-        mod = importlib.import_module(name)
-        h.update(name.encode())
-        h.update(Path(mod.__file__).read_bytes())
-    return h.hexdigest()
-
-
 def cached_frame(kind: str, compute, **key_parts) -> tuple[pd.DataFrame, bool]:
     """``compute()`` or its cached result for the same key parts; returns (frame, was_cached)."""
-    from intfp.analysis.cache import cache_get, cache_key, cache_put
+    from intfp.cache import cache_get, cache_key, cache_put
 
     key = cache_key(kind=kind, **key_parts)
     hit = cache_get(kind, key)
@@ -67,6 +54,7 @@ def run_main_job(out_dir="out", n_blocks: int = 4096, seed: int = 0, log=print) 
     """Run every stage, write ``out_dir``; return {stage: DataFrame}."""
     from intfp.models import PRESETS
     from intfp.qsnr_study import crossover_frame, plot_qsnr_study, run_qsnr_study
+    from intfp.report import build_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -79,6 +67,8 @@ def run_main_job(out_dir="out", n_blocks: int = 4096, seed: int = 0, log=print) 
     results["formats"] = pd.DataFrame(fmt_rows)
 
     study_formats = ["mxfp8", "mxint8", "mxfp6", "mxint6", "mxfp4", "mxint4", "nvfp4", "nvint4"]
+    from intfp.cache import source_hash
+
     src = source_hash("intfp.qsnr_study", "intfp.models.blocks", "intfp.models.elements",
                       "intfp.models.formats", "intfp.models.theory", "intfp.models.hadamard",
                       "intfp.models.metrics")
@@ -95,8 +85,9 @@ def run_main_job(out_dir="out", n_blocks: int = 4096, seed: int = 0, log=print) 
         frame.to_csv(out / f"{name}.csv", index=False)
     meta = {"versions": _versions(), "parameters": {"n_blocks": n_blocks, "seed": seed},
             "seconds": round(time.perf_counter() - t0, 2)}
+    _pair_table(results["qsnr"]).to_csv(out / "int_vs_fp.csv", index=False)
     (out / "run.json").write_text(json.dumps(meta, indent=1))
-    _write_report(out, results, meta)
+    build_report(out)
     log(f"wrote {out}/report.html ({meta['seconds']} s)")
     return results
 
@@ -116,33 +107,3 @@ def _pair_table(qsnr: pd.DataFrame) -> pd.DataFrame:
                          "int_minus_fp_db": a.loc[key, "qsnr_db"] - b.loc[key, "qsnr_db"],
                          "theory_int_minus_fp_db": a.loc[key, "theory_db"] - b.loc[key, "theory_db"]})
     return pd.DataFrame(rows)
-
-
-def _write_report(out: Path, results: dict, meta: dict) -> None:
-    pairs = _pair_table(results["qsnr"])
-    pairs.to_csv(out / "int_vs_fp.csv", index=False)
-    fmt = {"float_format": lambda v: f"{v:.2f}", "index": False}
-    sections = [
-        ("Formats", results["formats"].to_html(**fmt), results["formats"].to_string(index=False)),
-        ("Crossover crest factors (theory: INT wins below kappa)",
-         results["crossovers"].to_html(**fmt), results["crossovers"].to_string(index=False)),
-        ("INT minus FP QSNR, measured and theory (dB; positive: INT wins)",
-         pairs.to_html(**fmt), pairs.to_string(index=False)),
-        ("QSNR study (all rows)", results["qsnr"].to_html(**fmt), results["qsnr"].to_string(index=False)),
-    ]
-    body = ["<h1>intfp report</h1>",
-            '<p><img src="qsnr.png" alt="QSNR vs crest factor: theory lines, measured points"></p>']
-    md = ["# intfp report", "", "![QSNR vs crest factor](qsnr.png)", ""]
-    for title, h, m in sections:
-        body += [f"<h2>{html.escape(title)}</h2>", h]
-        md += [f"## {title}", "", "```", m, "```", ""]
-    body += ["<h2>Versions and parameters</h2>", f"<pre>{html.escape(json.dumps(meta, indent=1))}</pre>"]
-    md += ["## Versions and parameters", "", "```", json.dumps(meta, indent=1), "```"]
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px}"
-             "img{max-width:100%}")
-    (out / "report.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>intfp report</title>"
-        f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
-    (out / "report.md").write_text("\n".join(md))
-

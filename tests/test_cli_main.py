@@ -52,3 +52,14 @@ def test_main_job_writes_report_and_reruns_from_cache(tmp_path, monkeypatch):
     html = (out / "report.html").read_text()
     assert '<img src="qsnr.png"' in html and "Crossover" in html
     assert "cached" in invoke("run", "--out", str(out), "--blocks", "256")
+
+
+def test_report_rebuilds_from_out_and_explains_an_empty_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    invoke("run", "--out", str(out), "--blocks", "256")
+    (out / "report.html").unlink()
+    assert "wrote" in invoke("report", "--out", str(out))
+    assert "qsnr.png" in (out / "report.html").read_text()
+    r = CliRunner().invoke(main, ["report", "--out", str(tmp_path / "nothing")])
+    assert r.exit_code != 0 and "run `intfp run --out" in r.output
