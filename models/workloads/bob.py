@@ -4,8 +4,8 @@ BOB fine-tunes a text-to-image model on few-shot real images captioned with thei
 (background, pose) - *context preservation* - and then synthesizes training images for every
 class with (background, pose) pairs drawn **jointly and uniformly from the whole bank,
 independently of the class** - *context marginalization*, the backdoor adjustment
-``P(X | do(Y)) = sum_Z P(X | Y, Z) P(Z)``. (The method details come from a secondary summary; no
-code was read, docs/workloads.md section 5.)
+``P(X | do(Y)) = sum_Z P(X | Y, Z) P(Z)``. (The method details come from the abstract, the authors' blog
+post and a secondary summary; no code was read.)
 
 Toy version (no T2I model): an input is ``[object (16), background (8), pose (8)]`` = 32 features.
 The object part depends on the class, the background and pose parts on nuisance variables

@@ -31,7 +31,7 @@ def _jsonable(x):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("name", required=False)
 @click.option("--formats", "-f", default="mxint8,mxfp8,nvint4,nvfp4", show_default=True,
-              help="comma-separated formats (presets, aliases, fp64/fp32/bf16)")
+              help="comma-separated formats: presets, aliases, fp64 / fp32 / bf16, <int preset>_asym")
 @click.option("--hadamard/--no-hadamard", default=False, show_default=True,
               help="random Hadamard rotation of both GEMM operands along the reduction dim")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -39,8 +39,9 @@ def _jsonable(x):
               help="write the operand streams of every quantized GEMM to this .npz")
 @click.option("--option", "-o", "options", multiple=True, help="workload option key=value (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print the rows as a JSON list of objects")
+@click.option("--markdown", "as_markdown", is_flag=True, help="print a Markdown table (as in docs/workloads.md)")
 @click.option("--list", "list_only", is_flag=True, help="list the workloads and their options")
-def workload(name, formats, hadamard, seed, record, options, as_json, list_only):
+def workload(name, formats, hadamard, seed, record, options, as_json, as_markdown, list_only):
     """Run workload NAME (hla, rope, ...) once per format against its float64 reference.
 
     Prints per format the output QSNR and relative error, the workload's metrics and its MACs.
@@ -62,8 +63,24 @@ def workload(name, formats, hadamard, seed, record, options, as_json, list_only)
     if as_json:
         click.echo(json.dumps([_jsonable(r) for r in df.to_dict(orient="records")], indent=1))
         return
+    if as_markdown:
+        click.echo(markdown_table(df))
+        return
     import pandas as pd
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
         click.echo(df.drop(columns=["gemms", "workload", "seed"]).to_string(index=False))
     if record:
         click.echo(f"operand streams written to {record}")
+
+
+def markdown_table(df) -> str:
+    """The rows as a Markdown table: 4 significant digits, per-GEMM details and curves left out."""
+    cols = [c for c in df.columns if c not in ("workload", "seed", "gemms", "loss_curve")]
+
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in df.to_dict(orient="records")]
+    return "\n".join(lines)

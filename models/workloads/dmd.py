@@ -1,15 +1,15 @@
-"""Phased DMD (Fan et al., arXiv 2510.27684) as a 2-D toy whose MLP GEMMs go through the formats.
+"""Phased DMD (arXiv 2510.27684) as a 2-D toy whose MLP GEMMs go through the formats.
 
 Rectified flow, ``x_t = alpha_t x_0 + sigma_t eps`` with ``alpha_t = 1 - t``, ``sigma_t = t`` and
-velocity ``v = eps - x_0``. Pieces (docs/workloads.md section 3; the paper body was not read,
-equations follow a secondary summary, marked *reconstructed* where we had to choose):
+velocity ``v = eps - x_0``. The paper body was not read: the equations follow a secondary summary
+of it and DMD2's ``edm_guidance.py``; they are marked *reconstructed* where we had to choose.
 
 * **Teacher.** The data is a Gaussian mixture (8 modes on a ring of radius 2, std 0.05), so the
   exact velocity is analytic (:func:`gmm_velocity`): with posterior mode weights ``r_m(x)`` and
   ``E[x0|x] = sum_m r_m [mu_m + alpha s^2 / (alpha^2 s^2 + sigma^2) (x - alpha mu_m)]``,
-  ``v*(x, t) = (x - alpha_t E[x0|x]) / sigma_t - E[x0|x]``. An MLP is regressed onto ``v*``: that
-  MLP is the GEMM workload (inputs: ``x`` and 30 Fourier features of ``t``, so the first GEMM
-  reduces over 32).
+  ``v*(x, t) = (x - E[x0|x]) / t``. An MLP is regressed onto ``E[x0|x]`` (:class:`VelocityMLP`
+  explains the parameterization); that MLP is the GEMM workload (inputs: ``x`` and 30 Fourier
+  features of ``t``, so the first GEMM reduces over 32).
 * **Phases.** ``1 = t_0 > t_1 > ... > t_K = 0``; generator expert ``G_k`` (initialized from the
   teacher) takes ``steps_per_phase`` Euler steps from ``t_{k-1}`` to ``t_k``. Back-simulation runs
   the frozen experts ``1..k-1`` and then ``G_k`` (gradient only through ``G_k``).
@@ -20,7 +20,8 @@ equations follow a secondary summary, marked *reconstructed* where we had to cho
   gradient is divided by its mean absolute value.
 * **Fake score** ``F_k`` (initialized from the teacher) is trained on generator samples ``x_s``,
   ``s = t_k``, with the subinterval objective
-  ``E_{t~(s,1)} ||F(x_t, t) - [(alpha_s^2 sigma_t + alpha_t sigma_s^2) / (alpha_s^2 sigma_{t|s}) eps - x_s / alpha_s]||^2``,
+  ``E_{t~(s,1)} ||F(x_t, t) - [c eps - x_s / alpha_s]||^2`` with
+  ``c = (alpha_s^2 sigma_t + alpha_t sigma_s^2) / (alpha_s^2 sigma_{t|s})``,
   whose conditional mean is the true velocity. The paper's ``clamp(1/sigma_{t|s}^2, 0, 10)`` has an
   unconfirmed placement; we weight each sample by ``1 / clamp(1/sigma_{t|s}^2, 0, 10)``, which
   bounds the variance of the target's ``1/sigma_{t|s}`` factor (*reconstructed*).
@@ -37,8 +38,8 @@ import torch
 
 from intfp.models.workloads.qgemm import MatMul, exact_mm
 
-__all__ = ["ring_modes", "gmm_sample", "gmm_velocity", "gmm_posterior_mean", "VelocityMLP", "fit_teacher", "euler", "PhasedDMD",
-           "sample_metrics", "sliced_wasserstein", "dmd_gradient"]
+__all__ = ["ring_modes", "gmm_sample", "gmm_velocity", "gmm_posterior_mean", "VelocityMLP", "fit_teacher", "euler",
+           "PhasedDMD", "sample_metrics", "sliced_wasserstein", "dmd_gradient"]
 
 STD = 0.05
 
@@ -185,7 +186,7 @@ class PhasedDMD:
             s = self.bounds[k + 1]
             og = torch.optim.Adam(gen.parameters(), lr=lr_g)
             of = torch.optim.Adam(fake.parameters(), lr=lr_f)
-            for _ in tqdm(range(iters), desc=f"phase {k}", disable=not progress, leave=False):
+            for _ in tqdm(range(iters), desc=f"phase {k}", disable=None if progress else True, leave=False):
                 for _ in range(fake_updates):
                     with torch.no_grad():
                         x_s = self.sample(torch.randn(batch, 2, generator=g), k)

@@ -1,4 +1,4 @@
-"""Higher-order Linear Attention (HLA, Zhang et al., arXiv 2510.27258), second order, masked.
+"""Higher-order Linear Attention (HLA, arXiv 2510.27258), second order, masked.
 
 Every formulation takes ``q, k`` of shape ``(..., n, d)`` and ``v`` of shape ``(..., n, dv)``
 (column vectors ``q_t`` stacked as rows) and an injectable ``mm(a, b, name)`` so that the same
@@ -16,7 +16,7 @@ Formulations:
   ``S += k k^T``, ``C += q v^T``, ``G += k (k^T C_{t-1})`` (previous ``C``).
 * :func:`hla_chunked` — the all-GEMM chunk step of section 5 / Fig. 1C **with the cross term
   ``Q_B S_A Q_B^T`` that the printed Fig. 1C omits** (erratum 1 in docs/workloads.md, reconstructed
-  and checked here in float64).
+  and checked in float64 by tests/test_workloads_hla.py).
 * :func:`hla_combine` — the masked semidirect-product scan operator (eq. 4.1).
 
 Decay. The paper's three decayed variants (section 4.3 serial, the section 4.2 operator and
@@ -31,8 +31,8 @@ computed by appending a ones column to ``V``: ``m`` and ``h`` are then the last 
 
 AHLA (asymmetric, section 6): ``o = (A A) V`` with ``A = L o (QK^T)``; eq. 6.1
 ``o_t = sum_{j<=t} sum_{i=j}^{t} (q_t . k_i)(q_i . k_j) v_j``. Serial form (Algorithm 2, with the
-*inclusive* ``P_t``; the Fig. 2 strict ``R_{<t}`` is erratum 3), chunked form and scan operator
-(eq. 6.2). Decay: Algorithm 2's ``P <- g P + k v^T``, ``E <- g E + k (q^T P)`` gives the weight
+*inclusive* ``P_t``; the strict ``R_{<t}`` printed in Fig. 2 must be inclusive, ``R_{<=t}``),
+chunked form and scan operator (eq. 6.2). Decay: Algorithm 2's ``P <- g P + k v^T``, ``E <- g E + k (q^T P)`` gives the weight
 ``g^(t-j)``, i.e. ``((D o A)(D o A)) V``.
 """
 from __future__ import annotations

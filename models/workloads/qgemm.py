@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import types
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -44,7 +45,16 @@ MatMul = Callable[[torch.Tensor, torch.Tensor, str], torch.Tensor]
 
 
 def _api(module: str, attr: str):
-    """``intfp.models.<module>.<attr>``, imported on first use (quantize/hadamard/metrics)."""
+    """A function of the format models, imported on first use (keeps ``import`` of this module cheap).
+
+    ``quantize`` / ``quantize_codes`` come from the package (``from intfp.models import quantize``,
+    the documented entry point); ``rotate`` from :mod:`intfp.models.hadamard`, ``qsnr`` and
+    ``mean_crest_factor`` from :mod:`intfp.models.metrics`.
+    """
+    if module == "quantize":
+        fn = getattr(importlib.import_module("intfp.models"), attr, None)
+        if callable(fn) and not isinstance(fn, types.ModuleType):
+            return fn
     return getattr(importlib.import_module(f"intfp.models.{module}"), attr)
 
 
@@ -169,9 +179,12 @@ def qmatmul(a, b, fmt, *, hadamard: bool = False, seed: int = 0, recorder: "Gemm
     ``fmt``: a block format or a reference (see the module docstring). ``k`` must be a multiple of
     the block size (``ValueError`` otherwise: padding would silently change what is measured).
     ``hadamard``: rotate both operands by the same random Hadamard ``R`` (block = the format's block,
-    seeded by ``seed``) along ``k`` first. Products accumulate in FP32 (``fp64``: in the input
-    dtype). ``recorder``: a :class:`GemmRecorder` that counts MACs and captures operand codes under
-    ``name``. Gradients (if ``a`` or ``b`` require them) come from quantized backward GEMMs (STE).
+    seeded by ``seed``) along ``k`` first; a no-op for the unscaled references, where it is exact.
+    Products accumulate in FP32 (``fp64``: in the input dtype). ``recorder``: a
+    :class:`GemmRecorder` that counts MACs and captures operand codes under ``name``.
+    Gradients (if ``a`` or ``b`` require them) come from quantized backward GEMMs (STE); the
+    backward GEMMs are not rotated (the rotation cancels in exact arithmetic, and the study uses
+    it for inference only).
     """
     as_numpy = isinstance(a, np.ndarray)
     a, b = torch.as_tensor(a), torch.as_tensor(b)
@@ -247,12 +260,12 @@ class GemmRecorder:
         if not self.capture or not isinstance(fmt, BlockFormat) or call >= self.max_calls:
             return
         with torch.no_grad():
-            a = a.detach().expand(*batch, m, k).float()
-            b = b.detach().expand(*batch, k, n).float()
-            if hadamard:
+            a = a.detach().expand(*batch, m, k)
+            b = b.detach().expand(*batch, k, n)
+            if hadamard:      # same dtype and order of operations as quantize_operand: identical codes
                 a, b = _rotate(a, fmt.block_size, seed, -1), _rotate(b, fmt.block_size, seed, -2)
             qc = _api("quantize", "quantize_codes")
-            ca, cb = qc(a, fmt, axis=-1), qc(b, fmt, axis=-2)
+            ca, cb = qc(a.float(), fmt, axis=-1), qc(b.float(), fmt, axis=-2)
         acodes = np.asarray(ca.codes).reshape(nb, m, -1, fmt.block_size)
         bcodes = np.asarray(cb.codes).reshape(nb, n, -1, fmt.block_size)
         ascale = np.asarray(ca.scale_codes).reshape(nb, m, -1)

@@ -1,5 +1,5 @@
-"""Multimodal rotary position embeddings (Huang et al., "Revisiting Multimodal Positional Encoding
-in Vision-Language Models", arXiv 2510.23095) and attention through quantized GEMMs.
+"""Multimodal rotary position embeddings ("Revisiting Multimodal Positional Encoding in
+Vision-Language Models", arXiv 2510.23095) and attention through quantized GEMMs.
 
 Conventions follow HF ``transformers`` Qwen2-VL / Qwen2.5-VL (``get_rope_index``,
 ``apply_multimodal_rotary_pos_emb``) and the paper's code ``JJJYmmm/Multimodal-RoPEs``
@@ -148,10 +148,15 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x2, x1), dim=-1)
 
 
-def apply_rope(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """``x cos + rotate_half(x) sin`` for ``x (..., L, hd)`` and ``theta (..., L, hd/2)``."""
-    cos = torch.cat([theta.cos(), theta.cos()], -1).to(x.dtype)
-    sin = torch.cat([theta.sin(), theta.sin()], -1).to(x.dtype)
+def apply_rope(x: torch.Tensor, theta: torch.Tensor, *, table_dtype=None) -> torch.Tensor:
+    """``x cos + rotate_half(x) sin`` for ``x (..., L, hd)`` and ``theta (..., L, hd/2)``.
+
+    ``table_dtype``: round the cos / sin tables to this dtype first (default: ``theta``'s dtype,
+    as HF computes them), then apply them in ``x``'s dtype.
+    """
+    dt = table_dtype or theta.dtype
+    cos = torch.cat([theta.cos(), theta.cos()], -1).to(dt).to(x.dtype)
+    sin = torch.cat([theta.sin(), theta.sin()], -1).to(dt).to(x.dtype)
     return x * cos + rotate_half(x) * sin
 
 

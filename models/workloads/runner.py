@@ -9,8 +9,9 @@ A workload is registered with :func:`register` as two functions:
   to compare with the reference plus a dict of workload-specific metric columns.
 
 Each row of the result has ``workload, format, hadamard, seed, qsnr_db, rel_err`` (output vs the
-float64 reference), the workload's metric columns, ``macs`` (total) and ``gemms`` (per GEMM name:
-MACs and ``{"BxMxKxN": calls}``).
+float64 reference), the workload's metric columns, ``macs`` (every GEMM the evaluation ran through
+``mm``, training steps included for ``lm_train``) and ``gemms`` (per GEMM name: MACs and
+``{"BxMxKxN": calls}``).
 """
 from __future__ import annotations
 
@@ -46,7 +47,10 @@ _REGISTRY: dict[str, Workload] = {}
 
 
 def register(name: str, description: str, options: dict | None = None):
-    """Decorator pair: ``@register(...)`` on a class-like namespace with ``setup`` / ``evaluate``."""
+    """Class decorator: registers a namespace class with static ``setup`` / ``evaluate`` under ``name``.
+
+    ``options`` are the defaults of ``setup``'s keyword arguments (what ``-o key=value`` may set).
+    """
     def deco(obj):
         _REGISTRY[name] = Workload(name, description, obj.setup, obj.evaluate, dict(options or {}))
         return obj
@@ -110,13 +114,29 @@ def check_record_path(record) -> Path | None:
     return path
 
 
+def _check_option(workload: str, key: str, value, default) -> None:
+    """An option must have its default's type (an int is accepted for a float; None takes anything)."""
+    if default is None:
+        return
+    expected = type(default)
+    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+    ok = ok or (expected is float and isinstance(value, int) and not isinstance(value, bool))
+    ok = ok or (expected is tuple and isinstance(value, list))
+    if not ok:
+        raise ValueError(f"workload {workload!r} option {key}={value!r}: expected type {expected.__name__} "
+                         f"like the default {default!r}")
+
+
 def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, seed: int = 0, record=None,
-                 progress: bool | None = None, **options) -> pd.DataFrame:
+                 progress: bool | None = None, threads: int | None = 1, **options) -> pd.DataFrame:
     """Run workload ``name`` once per format; returns one row per format (see module docstring).
 
     ``record``: path of an ``.npz`` to write the operand streams of every quantized GEMM to (keys
     ``"<format>:<gemm>"``). ``options`` override the workload's defaults (``ValueError`` for
-    unknown ones). Deterministic for a given ``seed``.
+    unknown ones). Deterministic for a given ``seed``. ``threads``: torch intra-op threads for the
+    run (restored afterwards; ``None`` keeps the current setting). The default 1 is deliberate: the
+    GEMMs are small, and on a shared machine oversubscribed threads make training steps several
+    times slower.
     """
     wl = get_workload(name)
     fmts = parse_formats(formats)
@@ -125,7 +145,20 @@ def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, see
     if unknown:
         raise ValueError(f"workload {name!r} has no option(s) {', '.join(sorted(unknown))}; "
                          f"allowed: {', '.join(sorted(wl.options)) or 'none'}")
+    for key, value in options.items():
+        _check_option(name, key, value, wl.options[key])
     opts = {**wl.options, **options}
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run(wl, fmts, hadamard, seed, path, progress, opts)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(wl, fmts, hadamard, seed, path, progress, opts) -> pd.DataFrame:
+    name = wl.name
     torch.manual_seed(seed)
     t0 = time.perf_counter()
     ctx = wl.setup(seed=seed, **opts)

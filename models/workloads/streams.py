@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,20 +96,12 @@ def save_streams(path: str | os.PathLike, streams: dict[str, OperandStream] | li
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise OSError(f"cannot write operand streams to {str(path)!r}: directory {str(directory)!r} does not exist")
+    from intfp.cache import atomic_write
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
     except OSError as e:
-        raise OSError(f"cannot write operand streams to {str(path)!r}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Never leave the temporary file behind as if it were a result.
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise OSError(f"cannot write operand streams to {str(path)!r}: {e.strerror or e}") from e
     return path
 
 

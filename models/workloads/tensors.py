@@ -15,7 +15,6 @@ qualitatively (they are synthetic, not fitted to a model):
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -80,7 +79,8 @@ def crest_sweep(formats=("mxint8", "mxfp8", "mxint6", "mxfp6", "mxint4", "mxfp4"
     Columns: ``qsnr_db`` over all elements (dominated by the forced outlier at large ``kappa``),
     ``qsnr_bulk_db`` over the Gaussian bulk only (the quantity of the study's theorems 1-2: the
     outlier sets the scale, the bulk pays for it), ``crest_measured`` (mean block crest factor,
-    RMS sigma, of the tensor actually quantized: after rotation if ``hadamard``). Blocks of 32
+    RMS sigma, of the tensor actually quantized: after rotation if ``hadamard``; both QSNRs are
+    then measured after rotating back). Blocks of 32
     elements, one outlier each; an NV block of 16 holds it in one of its two halves only.
     """
     qsnr = _api("metrics", "qsnr")
@@ -94,10 +94,35 @@ def crest_sweep(formats=("mxint8", "mxfp8", "mxint6", "mxfp6", "mxint4", "mxfp4"
             bf = resolve_format(f)
             if isinstance(bf, str):
                 raise ValueError(f"crest_sweep needs block formats; got {f!r}")
-            xq = quantize_operand(x, bf, -1, hadamard=hadamard, seed=seed)
-            xr = x if not hadamard else torch.as_tensor(_api("hadamard", "rotate")(x, bf.block_size, seed, axis=-1))
+            xq = quantize_operand(x, bf, -1, hadamard=hadamard, seed=seed).double()
+            xr = x
+            if hadamard:
+                # Errors are measured in the original domain (R is orthogonal, so the total QSNR is
+                # the same; the bulk / outlier split only means something there).
+                xr = torch.as_tensor(_api("hadamard", "rotate")(x, bf.block_size, seed, axis=-1))
+                xq = torch.as_tensor(_api("hadamard", "unrotate")(xq, bf.block_size, seed, axis=-1))
             rows.append({"format": format_label(bf), "kappa": float(kappa),
                          "crest_measured": mean_crest(xr.numpy(), bf.block_size),
-                         "qsnr_db": float(qsnr(xr.numpy(), xq.double().numpy())),
-                         "qsnr_bulk_db": float(qsnr(xr[bulk].numpy(), xq.double()[bulk].numpy()))})
+                         "qsnr_db": float(qsnr(x.numpy(), xq.numpy())),
+                         "qsnr_bulk_db": float(qsnr(x[bulk].numpy(), xq[bulk].numpy()))})
     return pd.DataFrame(rows)
+
+
+def _main(argv=None) -> None:
+    """``python -m intfp.models.workloads.tensors [--hadamard]``: the crest sweep as Markdown."""
+    import argparse
+    p = argparse.ArgumentParser(description=crest_sweep.__doc__.splitlines()[0])
+    p.add_argument("--hadamard", action="store_true")
+    p.add_argument("--nblocks", type=int, default=4096)
+    p.add_argument("--column", default="qsnr_bulk_db", choices=["qsnr_db", "qsnr_bulk_db", "crest_measured"])
+    args = p.parse_args(argv)
+    df = crest_sweep(nblocks=args.nblocks, hadamard=args.hadamard)
+    t = df.pivot(index="kappa", columns="format", values=args.column)[df.format.unique()]
+    print("| kappa | " + " | ".join(t.columns) + " |")
+    print("|" + "---|" * (len(t.columns) + 1))
+    for k, row in t.iterrows():
+        print(f"| {k:g} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
+
+
+if __name__ == "__main__":
+    _main()

@@ -22,8 +22,11 @@ dependencies (agreement across a clause) for attention to matter and a known ent
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -169,7 +172,7 @@ def train_lm(model: TinyLM, tokens: torch.Tensor, *, steps: int = 300, batch: in
     data = batches(tokens, batch, model.cfg.seq_len, seed)
     curve, acc = [], []
     from tqdm.auto import tqdm
-    for _ in tqdm(range(steps), desc="train", disable=not progress, leave=False):
+    for _ in tqdm(range(steps), desc="train", disable=None if progress else True, leave=False):
         x, y = next(data)
         loss = F.cross_entropy(model(x, mm).reshape(-1, model.cfg.vocab), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -219,21 +222,51 @@ def gradient_bias(model: TinyLM, x: torch.Tensor, y: torch.Tensor, mm: MatMul) -
 
 
 _PRETRAINED: dict = {}
+_CACHE_VERSION = 1          # bump when the grammar, the model or the training recipe changes
+
+
+def cache_dir() -> Path | None:
+    """Where the pretrained model is kept: intfp's cache folder (:mod:`intfp.cache`), or None
+    when ``INTFP_CACHE_DIR=off``."""
+    from intfp.cache import cache_dir as _dir, cache_enabled
+
+    return _dir() / "tiny_lm" if cache_enabled() else None
 
 
 def pretrained(seed: int = 0, steps: int = 300, cfg: TinyLMConfig = TinyLMConfig(), progress: bool = False):
-    """``(model, tokens, curve)``: the FP32 model trained on ``Grammar(seed)`` text (cached per process).
+    """``(model, tokens, curve)``: the FP32 model trained on ``Grammar(seed)`` text.
 
-    The first 200k tokens train; evaluation windows come from a separate stream (``seed + 1``).
+    Training is deterministic, so the result is cached in the process and on disk
+    (:func:`cache_dir`, one small ``.pt`` per seed / steps / config, written atomically).
     """
     key = (seed, steps, cfg)
-    if key not in _PRETRAINED:
-        tokens = Grammar(seed).tokens(200_000)
-        model = TinyLM(cfg, seed=seed)
+    if key in _PRETRAINED:
+        return _PRETRAINED[key]
+    tokens = Grammar(seed).tokens(200_000)
+    model = TinyLM(cfg, seed=seed)
+    digest = hashlib.sha1(repr((_CACHE_VERSION, key)).encode()).hexdigest()[:16]
+    d = cache_dir()
+    path = d / f"tiny_lm-{digest}.pt" if d is not None else None
+    if path is not None and path.exists():
+        blob = torch.load(path, weights_only=True)
+        model.load_state_dict(blob["state"])
+        curve = list(blob["curve"])
+    else:
         torch.manual_seed(seed)
         curve = train_lm(model, tokens, steps=steps, seed=seed, progress=progress)
-        _PRETRAINED[key] = (model.eval(), tokens, curve)
+        if path is not None:
+            _save_atomic(path, {"state": model.state_dict(), "curve": curve})
+    _PRETRAINED[key] = (model.eval(), tokens, curve)
     return _PRETRAINED[key]
+
+
+def _save_atomic(path: Path, blob) -> None:
+    from intfp.cache import atomic_write
+
+    try:
+        atomic_write(path, lambda fh: torch.save(blob, fh))
+    except OSError:
+        pass            # an unwritable cache is not an error: the model is retrained next time
 
 
 def eval_batch(seed: int = 0, batch: int = 32, seq_len: int = 64):

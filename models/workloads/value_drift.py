@@ -1,9 +1,9 @@
-"""Value Drifts (Bhatia et al., arXiv 2510.26707) as metrics on stance distributions.
+"""Value Drifts (arXiv 2510.26707) as metrics on stance distributions.
 
 The paper scores a model's stance (support / neutral / oppose) on topic-grouped prompts: per
 generation the three choices' log-probabilities are soft-maxed, then averaged over generations
 and prompts into one distribution per topic. It defines (definitions from secondary summaries,
-docs/workloads.md section 4; the open points are reconstructed here and marked so):
+no code or paper text read; the open points are reconstructed here and marked so):
 
 * **drift magnitude**: the change of the expected stance probability between two checkpoints.
   *Reconstructed*: signed ``p_B - p_A`` per topic and stance (report ``abs`` as needed).

@@ -1,0 +1,89 @@
+"""Multimodal RoPE (arXiv 2510.23095): position ids, frequency allocation, invariances."""
+import pytest
+import torch
+
+from intfp.models.workloads import rope
+
+torch.set_num_threads(1)
+# docs/workloads.md worked example: 3 text + <vs>, image (1, 2, 3), <ve> + 2 text + <vs>, video (2, 2, 2), <ve> + 2 text
+SEGS = [rope.text(4), rope.image(2, 3), rope.text(4), rope.video(2, 2, 2), rope.text(3)]
+
+
+def test_position_ids_match_the_qwen2vl_worked_example():
+    t = [0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 7, 8, 9, 10, 11, 11, 11, 11, 12, 12, 12, 12, 13, 14, 15]
+    h = [0, 1, 2, 3, 4, 4, 4, 5, 5, 5, 7, 8, 9, 10, 11, 11, 12, 12, 11, 11, 12, 12, 13, 14, 15]
+    w = [0, 1, 2, 3, 4, 5, 6, 4, 5, 6, 7, 8, 9, 10, 11, 12, 11, 12, 11, 12, 11, 12, 13, 14, 15]
+    assert rope.position_ids(SEGS).tolist() == [t, h, w]
+    hr = [0, 1, 2, 3, 0, 0, 0, 1, 1, 1, 7, 8, 9, 10, 0, 0, 1, 1, 0, 0, 1, 1, 13, 14, 15]
+    wr = [0, 1, 2, 3, 0, 1, 2, 0, 1, 2, 7, 8, 9, 10, 0, 1, 0, 1, 0, 1, 0, 1, 13, 14, 15]
+    assert rope.position_ids(SEGS, spatial_reset=True).tolist() == [t, hr, wr]
+    # Qwen2.5-VL: second_per_grid_t * tokens_per_second = 2 -> second frame at 13, <ve> at 14
+    t25 = rope.position_ids(SEGS, temporal_scale=2)[0]
+    assert t25[18].item() == 13 and t25[22].item() == 14
+
+
+def test_mrope_i_allocation_and_mrope_sections():
+    ax = rope._axis_of_pair("mrope_i", 64, (24, 20, 20))
+    assert [int((ax == a).sum()) for a in range(3)] == [24, 20, 20]
+    assert ax[:6].tolist() == [0, 1, 2, 0, 1, 2] and (ax[60:] == 0).all()
+    assert ax[1].item() == 1 and ax[58].item() == 1        # h spans high and low frequencies
+    m = rope._axis_of_pair("mrope", 64, (16, 24, 24))
+    assert m[:16].eq(0).all() and m[16:40].eq(1).all() and m[40:].eq(2).all()
+
+
+@pytest.mark.parametrize("variant", ["mrope", "mrope_i"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_text_only_reduces_exactly_to_1d_rope(variant, dtype):
+    pos = rope.position_ids([rope.text(50)])
+    ref = rope.rope_angles(torch.arange(50), "rope", dtype=dtype)
+    assert torch.equal(rope.rope_angles(pos, variant, dtype=dtype), ref)         # bit-identical
+    x = torch.randn(2, 50, 128, dtype=torch.float64)
+    assert torch.equal(rope.apply_rope(x, rope.rope_angles(pos, variant, dtype=dtype)), rope.apply_rope(x, ref))
+    # and the 1-D RoPE is the classic complex rotation of pairs (i, i + hd/2)
+    z = torch.complex(x[..., :64], x[..., 64:]) * torch.polar(torch.ones_like(ref.double()), ref.double())
+    torch.testing.assert_close(rope.apply_rope(x, ref.double()), torch.cat([z.real, z.imag], -1))
+
+
+@pytest.mark.parametrize("variant", ["mrope", "mrope_i", "mhrope"])
+def test_scores_depend_only_on_relative_position(variant):
+    g = torch.Generator().manual_seed(0)
+    pos = rope.position_ids(SEGS, spatial_reset=True)
+    shift = torch.tensor([[37], [5], [11]])                              # a common (t, h, w) shift
+    q = torch.randn(8, pos.shape[1], 128, generator=g, dtype=torch.float64)
+    k = torch.randn(8, pos.shape[1], 128, generator=g, dtype=torch.float64)
+
+    def scores(p):
+        th = rope.rope_angles(p, variant, num_kv_heads=8)
+        return rope.apply_rope(q, th) @ rope.apply_rope(k, th).transpose(-1, -2)
+    torch.testing.assert_close(scores(pos + shift), scores(pos), rtol=1e-10, atol=1e-10)
+
+
+def test_mhrope_heads_use_one_axis_each_and_spare_heads_are_nope():
+    pos = rope.position_ids(SEGS)
+    th = rope.rope_angles(pos, "mhrope", num_kv_heads=10)
+    full = rope.rope_angles(pos[0], "rope")
+    assert torch.equal(th[0], full) and torch.equal(th[1], full)         # heads 0, 1: t
+    assert torch.equal(th[2], rope.rope_angles(pos[1], "rope"))          # heads 2-4: h
+    assert torch.equal(th[7], rope.rope_angles(pos[2], "rope"))          # heads 5-7: w
+    assert th[8:].eq(0).all()
+
+
+def test_attention_through_formats():
+    from intfp.models.workloads.qgemm import make_mm
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(1, 2, 64, 128, generator=g, dtype=torch.float64) for _ in range(3))
+    th = rope.rope_angles(rope.position_ids([rope.text(64)]) + 10_000, "mrope_i")
+    q, k = rope.apply_rope(q, th), rope.apply_rope(k, th)
+    ref, _, _ = rope.attention(q, k, v)
+    err = {f: float((rope.attention(q, k, v, mm=make_mm(f))[0].double() - ref).norm() / ref.norm())
+           for f in ("mxint8", "mxfp8", "nvfp4")}
+    assert err["mxint8"] < err["mxfp8"] < err["nvfp4"] < 0.5
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unknown RoPE variant 'xrope'"):
+        rope.rope_angles(torch.arange(4), "xrope")
+    with pytest.raises(ValueError, match="must sum to the 64 pairs"):
+        rope.rope_angles(rope.position_ids(SEGS), "mrope", section=(16, 16, 16))
+    with pytest.raises(ValueError, match="segment kind"):
+        rope.position_ids([rope.Segment("audio", 3)])
