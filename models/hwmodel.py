@@ -34,8 +34,9 @@ from .formats import PRESETS, ALIASES, BlockFormat, ElementFormat, ELEMENT_FORMA
 __all__ = [
     "DotSpec", "dot_spec", "default_window", "block_format_names", "FP32_NAN", "FP32_INF",
     "LaneProduct", "lane_fields", "lane_product", "block_dot", "block_dot_exact",
-    "block_scale", "dot_error", "default_windows", "accuracy_table", "to_fp32", "fp32_add", "accumulate", "int_accumulate", "scalar_mac", "scalar_mac_product",
-    "bits_to_f32", "f32_to_bits",
+    "block_scale", "to_fp32", "fp32_add", "accumulate", "int_accumulate", "scalar_mac",
+    "scalar_mac_product", "bits_to_f32", "f32_to_bits", "dot_error", "default_windows",
+    "accuracy_table",
 ]
 
 FP32_NAN = 0x7FC00000          # the one NaN the hardware produces (quiet, positive, no payload)
@@ -276,8 +277,8 @@ def block_sum(spec: DotSpec, a_codes, b_codes):
         s = lp.product.sum(-1)
         z = np.zeros(s.shape, bool)
         return s, np.zeros(s.shape, np.int64), z, z, np.zeros(s.shape, np.int64)
-    emax = lp.exp.max(-1)
-    d = np.minimum(emax[..., None] - lp.exp, 63)
+    emax = np.where(lp.sig == 0, 0, lp.exp).max(-1)      # zero products do not count
+    d = np.clip(emax[..., None] - lp.exp, 0, 63)
     aligned = (lp.sig << spec.guard) >> d                  # truncation of the magnitude
     s = np.where(lp.sign == 1, -aligned, aligned).sum(-1)
     pos_inf = np.any(lp.inf & (lp.sign == 0), -1)
@@ -331,23 +332,25 @@ def block_scale(fmt, a_scale, b_scale) -> np.ndarray:
     return t[sa] * t[sb]
 
 
-def accumulate(block_bits, init=None, axis: int = -1, first=None) -> np.ndarray:
+def accumulate(block_bits, init=None, axis: int = -1, first=None, valid=None) -> np.ndarray:
     """The FP32 accumulator: sequential RNE sums of block results along ``axis``.
 
     Returns the accumulator after every step (same shape as ``block_bits``): ``acc[j] =
     fp32_add(acc[j-1], r[j])`` with ``acc[-1] = init`` (default +0.0); where ``first[j]`` is
-    true the sum restarts: ``acc[j] = fp32_add(+0.0, r[j])``. The last entry is the final sum.
+    true the sum restarts: ``acc[j] = fp32_add(+0.0, r[j])``; where ``valid[j]`` is false the
+    accumulator holds. The last entry is the final sum.
     """
     r = np.moveaxis(np.asarray(block_bits, dtype=np.uint32), axis, -1)
     f = None if first is None else np.moveaxis(np.broadcast_to(np.asarray(first, bool),
+                                                                 np.shape(block_bits)), axis, -1)
+    v = None if valid is None else np.moveaxis(np.broadcast_to(np.asarray(valid, bool),
                                                                  np.shape(block_bits)), axis, -1)
     acc = np.zeros(r.shape[:-1], np.uint32) if init is None else \
         np.broadcast_to(np.asarray(init, np.uint32), r.shape[:-1]).copy()
     out = np.empty(r.shape, np.uint32)
     for j in range(r.shape[-1]):
-        if f is not None:
-            acc = np.where(f[..., j], np.uint32(0), acc)
-        acc = fp32_add(acc, r[..., j])
+        nxt = fp32_add(acc if f is None else np.where(f[..., j], np.uint32(0), acc), r[..., j])
+        acc = nxt if v is None else np.where(v[..., j], nxt, acc)
         out[..., j] = acc
     return np.moveaxis(out, -1, axis)
 

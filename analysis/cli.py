@@ -1,0 +1,123 @@
+"""``intfp synth`` and ``intfp energy``: synthesized area / delay / energy of the units."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import click
+
+from .flow import STREAM_KINDS
+
+_LIB_HELP = ("Liberty file (.lib / .lib.gz) or alias (generic45 = the bundled default, nangate45, "
+             "sky130hd, sg13g2, asap7, gf180 from $INTFP_LIBERTY_DIR, default ../shared/liberty); "
+             "repeat or comma-separate for several")
+
+
+def _libs(values) -> list:
+    out = []
+    for v in values or ():
+        out += [x for x in v.split(",") if x]
+    return out or [None]
+
+
+def _clean(rows):
+    """JSON-safe rows: NaN -> null."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in rows]
+
+
+def _fail(e: Exception):
+    raise click.ClickException(str(e)) from e
+
+
+@click.command()
+@click.option("--formats", "-f", required=True,
+              help="Comma-separated unit formats, e.g. mxfp8_e4m3,mxint8,nvfp4,nvint4 "
+                   "(mixed kind: mxfp8+nvfp4; built-in calibration designs: mac8, tinydot)")
+@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default="block",
+              show_default=True)
+@click.option("--lanes", type=int, default=None, help="Lanes per unit (default: 32 MX, 16 NV)")
+@click.option("--liberty", "-l", multiple=True, help=_LIB_HELP)
+@click.option("--stream", default="gaussian", show_default=True,
+              help=f"Operand stream for energy: {'|'.join(STREAM_KINDS)} or a workload .npz")
+@click.option("--no-energy", is_flag=True, help="Area and delay only (skip the simulation)")
+@click.option("--cycles", type=int, default=33, show_default=True)
+@click.option("--streams", type=int, default=512, show_default=True,
+              help="Independent operand streams simulated in parallel (bit-parallel lanes)")
+@click.option("--clock-ns", type=float, default=None,
+              help="Clock period for leakage energy (default: the unit's critical path)")
+@click.option("--booth", is_flag=True,
+              help="Radix-4 Booth multipliers (Yosys `synth -booth`) instead of Yosys' array")
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel processes")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write CSV / Markdown / HTML reports and figures to this directory")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
+def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, booth,
+          jobs, out_dir, no_cache, as_json):
+    """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
+    sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
+    from .flow import sweep
+    from .reports import markdown_table, table5, write_reports
+    fmts = [f.strip() for f in formats.split(",") if f.strip()]
+    try:
+        df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), jobs=jobs,
+                   progress=not as_json and sys.stderr.isatty(),
+                   stream=None if no_energy else stream, cycles=cycles, streams=streams,
+                   clock_ns=clock_ns, booth=booth, use_cache=not no_cache)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        _fail(e)
+    if out_dir:
+        paths = write_reports(df, out_dir)
+        click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
+    if as_json:
+        click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
+        return
+    cols = [c for c in ("format", "lanes", "library", "sub_block", "area_um2",
+                        "analytic_area_um2", "cells", "delay_ns", "energy_pj",
+                        "analytic_energy_pj", "dynamic_per_mac_pj", "leakage_uw",
+                        "toggles_per_op") if c in df]
+    click.echo(markdown_table(df[cols]))
+    t5 = table5(df)
+    if "area_x" in t5:
+        click.echo(markdown_table(t5))
+
+
+@click.command()
+@click.option("--unit", "-u", "fmt", required=True, help="Unit format, e.g. mxint8")
+@click.option("--stream", "-s", default="gaussian", show_default=True,
+              help=f"{'|'.join(STREAM_KINDS)} or a workload .npz (intfp workload output)")
+@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default="block",
+              show_default=True)
+@click.option("--lanes", type=int, default=None)
+@click.option("--liberty", "-l", default=None, help=_LIB_HELP.split("; repeat")[0])
+@click.option("--cycles", type=int, default=33, show_default=True)
+@click.option("--streams", type=int, default=512, show_default=True)
+@click.option("--clock-ns", type=float, default=None)
+@click.option("--no-cache", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, no_cache, as_json):
+    """Energy per block op and per MAC of one unit on one operand stream (activity-based:
+    bit-parallel gate-level simulation of the mapped netlist x Liberty energies)."""
+    from .flow import unit_cost
+    from .reports import markdown_table
+    try:
+        rows = unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, stream=stream,
+                         cycles=cycles, streams=streams, clock_ns=clock_ns,
+                         use_cache=not no_cache)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        _fail(e)
+    if as_json:
+        click.echo(json.dumps(_clean(rows), indent=1))
+        return
+    import pandas as pd
+    df = pd.DataFrame(rows)
+    cols = [c for c in ("sub_block", "area_um2", "cells", "energy_pj", "dynamic_pj",
+                        "energy_per_mac_pj", "leakage_uw", "toggles_per_op") if c in df]
+    t = rows[0]
+    click.echo(f"{t['format']} ({t['lanes']} lanes, {t['library']}, stream {t['stream']}): "
+               f"{t.get('energy_pj', float('nan')):.4g} pJ per block op, "
+               f"{t.get('energy_per_mac_pj', float('nan')):.4g} pJ per MAC at "
+               f"{t.get('clock_ns', float('nan')):.4g} ns")
+    click.echo(markdown_table(df[cols]))

@@ -1,0 +1,430 @@
+"""The per-format cost flow: RTL unit -> Yosys mapping -> area, delay, activity energy -> rows.
+
+:func:`unit_cost` runs one (format, kind, lanes, library, stream) point and returns report rows
+(one per sub-block plus ``total``), cached by content hash of everything that determines them
+(RTLIL text, parameters, library file hash, Yosys version, stream and simulation settings) in
+``.cache/intfp/``. :func:`sweep` runs many points in parallel processes with a progress bar and
+returns a :class:`pandas.DataFrame`.
+
+Designs come from :func:`intfp.rtl.units.make_unit` (the project's MX / NV units) when that
+module is importable; the built-in calibration designs of :mod:`intfp.analysis.designs`
+(``mac8``: 8x8 -> 24-bit INT MAC; ``tinydot``: a 2-lane INT4 dot product with named
+sub-blocks) are always available.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cache import cache_get, cache_key, cache_put
+from .liberty import read_liberty
+from .yosys import resolve_liberty, synthesize, yosys_version
+
+__all__ = ["Design", "design_for", "synthetic_stream", "unit_inputs", "unit_cost", "sweep",
+           "STREAM_KINDS", "FLOW_VERSION", "BUILTIN_DESIGNS"]
+
+#: Bump when the flow's arithmetic changes, to invalidate cached results.
+FLOW_VERSION = "analysis-3"
+STREAM_KINDS = ("gaussian", "heavy", "random")
+BUILTIN_DESIGNS = ("mac8", "tinydot")
+
+
+@dataclass
+class Design:
+    fmt: str
+    kind: str
+    lanes: int
+    top: str
+    rtlil: str
+    component: Any
+    block_size: int | None     # elements per block (block units), None otherwise
+    elem_bits: int
+    scale: str | None          # "ue8m0" / "e4m3" / None
+
+
+def design_for(fmt: str, *, kind: str = "block", lanes: int | None = None, **params) -> Design:
+    """Elaborate a unit and convert it to RTLIL (Amaranth's RTLIL backend needs no Yosys)."""
+    from amaranth.back import rtlil
+
+    from .designs import IntMac, TinyDot
+    key = fmt.lower()
+    if key in BUILTIN_DESIGNS:
+        comp = IntMac(8, 24) if key == "mac8" else TinyDot(2 if lanes is None else lanes, 4, 16)
+        n = 1 if key == "mac8" else comp.lanes
+        return Design(key, "builtin", n, key, rtlil.convert(comp, name=key, emit_src=False), comp,
+                      None, comp.width, None)
+    try:
+        from intfp.rtl.units import make_unit
+    except ImportError as e:               # pragma: no cover - the RTL track ships it
+        raise ValueError(f"format {fmt!r} needs intfp.rtl.units ({e}); built-in designs: "
+                         f"{', '.join(BUILTIN_DESIGNS)}") from None
+    try:
+        comp = make_unit(fmt, kind=kind, lanes=lanes, **params)
+    except ImportError as e:               # e.g. the mixed units' module not there yet
+        raise ValueError(f"unit {fmt!r} (kind {kind!r}) is not available: {e}") from None
+    top = "unit_" + "".join(ch if ch.isalnum() else "_" for ch in key)
+    spec = getattr(comp, "spec", None)
+    if kind == "mixed":
+        # Table 7 units: `lanes` 8-bit pairs (one MX block) or 2*lanes 4-bit pairs (NV blocks
+        # of 16) per cycle, selected by `mode`.
+        n, bsz, bits, scale = comp.lanes, comp.lanes, 8, "ue8m0+e4m3"
+    elif spec is not None:
+        n, bsz, bits, scale = spec.lanes, spec.lanes, spec.elem.bits, spec.scale
+    elif kind == "scalar":
+        n, bsz, bits, scale = 1, None, comp.elem.bits, None
+    else:
+        n = getattr(comp, "lanes", lanes or 0)
+        bits = getattr(comp, "elem_bits", 8)
+        bsz, scale = n, None
+    return Design(key, kind, int(n), top, rtlil.convert(comp, name=top, emit_src=False), comp,
+                  bsz, int(bits), scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operand streams
+# ---------------------------------------------------------------------------------------------
+def synthetic_stream(fmt: str, kind: str, nblocks: int, k: int, seed: int = 0) -> dict:
+    """Synthetic operands for a block unit: ``a_codes``/``b_codes`` uint8 ``(nblocks, k)``,
+    ``a_scales``/``b_scales`` uint8 ``(nblocks,)``.
+
+    ``gaussian``: N(0, 1) tensors quantized with :func:`intfp.models.quantize_codes`;
+    ``heavy``: Student-t (3 degrees of freedom) tensors, quantized the same way (large crest
+    factor, the study's outlier regime); ``random``: uniformly random element-code bits with
+    scale codes drawn near 2^0 (+-4 binades), i.e. maximal input activity.
+    """
+    if kind not in STREAM_KINDS:
+        raise ValueError(f"unknown stream kind {kind!r}; allowed: {', '.join(STREAM_KINDS)} or "
+                         f"a .npz path")
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        from intfp.models.formats import block_format
+        bf = block_format(fmt)
+        bits = bf.element.bits
+        out = {f"{s}_codes": rng.integers(0, 1 << bits, (nblocks, k), dtype=np.uint8) for s in "ab"}
+        if bf.scale.name == "e4m3":
+            base = 7 << 3                          # E4M3 2^0
+        else:
+            base = 127
+        for s in "ab":
+            out[f"{s}_scales"] = (base + rng.integers(-4, 5, nblocks) * (8 if base == 56 else 1)
+                                  ).astype(np.uint8)
+        return out
+    from intfp.models import quantize_codes
+    out = {}
+    for s in "ab":
+        x = rng.standard_normal((nblocks, k)) if kind == "gaussian" else \
+            rng.standard_t(3, (nblocks, k))
+        q = quantize_codes(x.astype(np.float32), fmt, block_size=k)
+        out[f"{s}_codes"] = np.asarray(q.codes, dtype=np.uint8).reshape(nblocks, k)
+        sc = q.scale_codes if q.scale_codes is not None else np.zeros(nblocks)
+        out[f"{s}_scales"] = np.asarray(sc, dtype=np.uint8).reshape(nblocks)
+    return out
+
+
+def load_stream(path: str | os.PathLike, fmt: str | None = None) -> dict:
+    """The first stream of a workload ``.npz`` (:func:`intfp.models.workloads.streams.
+    load_streams`) whose format is ``fmt`` (aliases resolved; any stream if ``fmt`` is None).
+    A file without a stream of that format is an error naming the formats it has."""
+    from intfp.models.formats import block_format
+    from intfp.models.workloads.streams import load_streams
+    streams = load_streams(path)
+    if not streams:
+        raise ValueError(f"no operand streams in {path}")
+
+    def canon(f):
+        try:
+            return block_format(f).name
+        except ValueError:
+            return str(f).lower()
+
+    cands = [s for s in streams.values() if fmt is None or canon(s.fmt) == canon(fmt)]
+    if not cands:
+        raise ValueError(f"{path} has no operand stream in format {fmt!r}; it has "
+                         f"{sorted({s.fmt for s in streams.values()})}")
+    s = cands[0]
+    return {"a_codes": s.a_codes, "b_codes": s.b_codes, "a_scales": s.a_scales,
+            "b_scales": s.b_scales, "name": s.gemm, "fmt": s.fmt}
+
+
+def _code_bits(codes: np.ndarray, bits: int) -> np.ndarray:
+    """uint8 codes ``(..., k)`` -> bool ``(..., k * bits)``, lane i in bits [i*bits, (i+1)*bits)."""
+    b = np.unpackbits(codes[..., None].astype(np.uint8), axis=-1, bitorder="little")[..., :bits]
+    return b.reshape(*codes.shape[:-1], codes.shape[-1] * bits).astype(bool)
+
+
+def _layout(n: int, size: int, cycles: int, streams: int) -> np.ndarray:
+    """``(cycles, streams)`` indices: stream s takes items s*cycles .. (s+1)*cycles - 1."""
+    return (np.arange(n) % size).reshape(streams, cycles).T
+
+
+def _mixed_inputs(design: Design, stream, *, cycles: int, streams: int, seed: int,
+                  blocks_per_sum: int, mode: int) -> dict[str, np.ndarray]:
+    """Port drive of a mixed unit (``intfp.rtl.mixed``) in one mode: 8-bit mode (0) = one MX
+    block of ``lanes`` 8-bit codes per cycle, scale in channel 0; 4-bit mode (1) = ``channels``
+    NV blocks of 16 4-bit codes, one E4M3 scale pair per channel."""
+    comp = design.component
+    k, ch = comp.lanes, comp.channels
+    mx_fmt, nv_fmt = comp.mx_spec.fmt.name, comp.nv_spec.fmt.name
+    n = cycles * streams
+    idx = _layout(n, n, cycles, streams)
+
+    def get(fmt, nblocks, size):
+        if isinstance(stream, str) and stream in STREAM_KINDS:
+            return synthetic_stream(fmt, stream, nblocks, size, seed)
+        src = load_stream(stream, fmt)
+        i = np.arange(nblocks) % src["a_codes"].shape[0]
+        return {f: np.asarray(src[f])[i] for f in ("a_codes", "b_codes", "a_scales", "b_scales")}
+
+    first = (np.arange(cycles)[:, None] % blocks_per_sum == 0) & np.ones((1, streams), bool)
+    ones = np.ones((cycles, streams), dtype=np.int64)
+    out = {"mode": ones * mode, "valid": ones, "first": first.astype(np.int64)}
+    if mode == 0:
+        s = get(mx_fmt, n, k)
+        for x in "ab":
+            out[x] = _code_bits(s[f"{x}_codes"][idx], 8)
+            sc = np.zeros((cycles, streams, ch), dtype=np.uint8)
+            sc[..., 0] = s[f"{x}_scales"][idx]
+            out[f"{x}_scale"] = _code_bits(sc, 8)
+    else:
+        s = get(nv_fmt, n * ch, 16)
+        for x in "ab":
+            codes = s[f"{x}_codes"].reshape(n, ch * 16)[idx]
+            out[x] = _code_bits(codes, 4)
+            out[f"{x}_scale"] = _code_bits(s[f"{x}_scales"].reshape(n, ch)[idx], 8)
+    return out
+
+
+def unit_inputs(design: Design, stream: dict | str, *, cycles: int, streams: int,
+                seed: int = 0, blocks_per_sum: int = 8, mode: int = 0) -> dict[str, np.ndarray]:
+    """Port drive arrays ``(cycles, streams[, bits])`` for :meth:`Netlist.simulate`.
+
+    Block units get one block per cycle (``valid`` = 1, ``first`` = 1 every
+    ``blocks_per_sum`` blocks, i.e. a dot product of ``blocks_per_sum * k`` elements); scalar
+    MACs one element pair per cycle; mixed units run in ``mode`` (0: 8-bit, 1: 4-bit, see
+    :func:`_mixed_inputs`). ``stream`` is a kind name or a dict as returned by
+    :func:`synthetic_stream` / :func:`load_stream`; simulation stream ``s`` replays the
+    contiguous run of blocks ``s * cycles ... (s + 1) * cycles - 1`` (so consecutive cycles
+    see consecutive blocks, as the unit would), wrapping around a shorter stream.
+    """
+    n = cycles * streams
+    rng = np.random.default_rng(seed)
+    if design.kind == "builtin":
+        lo, hi = -(1 << (design.elem_bits - 1)), 1 << (design.elem_bits - 1)
+        ports = ["a", "b"] if design.fmt == "mac8" else \
+            [f"{s}{i}" for s in "ab" for i in range(design.lanes)]
+        return {p: rng.integers(lo, hi, (cycles, streams)) for p in ports}
+    if design.kind == "mixed":
+        return _mixed_inputs(design, stream, cycles=cycles, streams=streams, seed=seed,
+                             blocks_per_sum=blocks_per_sum, mode=mode)
+    if design.kind not in ("block", "scalar"):
+        # Units whose port protocol this flow does not know (e.g. mixed 8/4-bit units):
+        # uniformly random bits on every data input -- an upper bound on input activity.
+        import warnings
+        warnings.warn(f"{design.fmt}: no operand mapping for kind {design.kind!r}; driving "
+                      f"random bits on every input port", stacklevel=2)
+        ports = {n: len(getattr(design.component, n).as_value())
+                 for n in design.component.signature.members
+                 if design.component.signature.members[n].flow.name == "In"}
+        return {p: rng.random((cycles, streams, w)) < 0.5 for p, w in ports.items()}
+    k = design.block_size or 1
+    if isinstance(stream, str):
+        fmt = design.fmt.split("+")[0]
+        stream = synthetic_stream(fmt, stream, n if design.kind != "scalar" else (n + 31) // 32,
+                                  k if design.kind != "scalar" else 32, seed)
+    a, b = np.asarray(stream["a_codes"]), np.asarray(stream["b_codes"])
+    first = (np.arange(cycles)[:, None] % blocks_per_sum == 0) & np.ones((1, streams), bool)
+    ones = np.ones((cycles, streams), dtype=np.int64)
+    if design.kind == "scalar":
+        fa, fb = a.reshape(-1), b.reshape(-1)
+        idx = _layout(n, fa.size, cycles, streams)
+        return {"a": fa[idx].astype(np.int64), "b": fb[idx].astype(np.int64),
+                "valid": ones, "first": first.astype(np.int64)}
+    if a.shape[1] != k:
+        raise ValueError(f"stream blocks have {a.shape[1]} elements but the unit has {k} lanes")
+    idx = _layout(n, a.shape[0], cycles, streams)
+    return {"a": _code_bits(a[idx], design.elem_bits), "b": _code_bits(b[idx], design.elem_bits),
+            "a_scale": np.asarray(stream["a_scales"])[idx].astype(np.int64),
+            "b_scale": np.asarray(stream["b_scales"])[idx].astype(np.int64),
+            "valid": ones, "first": first.astype(np.int64)}
+
+
+# ---------------------------------------------------------------------------------------------
+# One point
+# ---------------------------------------------------------------------------------------------
+def _stream_id(stream) -> str:
+    if isinstance(stream, str):
+        if stream in STREAM_KINDS:
+            return stream
+        p = Path(stream)
+        if not p.is_file():
+            raise ValueError(f"stream {stream!r} is neither one of {', '.join(STREAM_KINDS)} nor "
+                             f"a file")
+        return "file:" + hashlib.sha256(p.read_bytes()).hexdigest()
+    return "none"
+
+
+def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
+              liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
+              cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
+              booth: bool = False, use_cache: bool = True, analytic: bool = True,
+              **params) -> list[dict]:
+    """Synthesize one unit and return its report rows (``sub_block`` = ``total`` first).
+
+    ``stream=None`` skips the energy simulation (area / delay only). Energy is per block op
+    (one cycle of the unit) in ``energy_pj`` and per MAC in ``energy_per_mac_pj``, both with
+    leakage at ``clock_ns`` (default: the unit's own critical path, i.e. running at fmax);
+    ``dynamic_pj`` / ``dynamic_per_mac_pj`` leave leakage out (the study counts no leakage).
+    """
+    design = design_for(fmt, kind=kind, lanes=lanes, **params)
+    lib_path = resolve_liberty(liberty)
+    lib = read_liberty(lib_path)
+    sid = _stream_id(stream) if stream is not None else None
+    key = cache_key(flow=FLOW_VERSION, rtlil=hashlib.sha256(design.rtlil.encode()).hexdigest(),
+                    top=design.top, library=lib.sha256, yosys=yosys_version(), stream=sid,
+                    cycles=cycles, streams=streams, seed=seed, clock_ns=clock_ns, booth=booth)
+    if use_cache:
+        hit = cache_get("unit_cost", key)
+        if hit is not None:
+            return hit
+    res = synthesize(design.rtlil, design.top, lib_path, booth=booth)
+    from .netlist import Netlist
+    nl = Netlist.from_yosys_json(res.netlist, lib, design.top)
+    sta = nl.critical_path()
+    energy = None
+    if stream is not None:
+        from .energy import estimate_energy
+        tclk = clock_ns if clock_ns else sta["delay_ns"]
+        if design.kind == "mixed":
+            runs = []
+            for mode, macs in ((0, design.lanes), (1, 2 * design.lanes)):
+                ins = unit_inputs(design, stream, cycles=cycles, streams=streams, seed=seed,
+                                  mode=mode)
+                runs.append((estimate_energy(nl, ins, clock_ns=tclk), macs))
+            energy = _merge_modes(runs)
+        else:
+            src = stream if stream in STREAM_KINDS else load_stream(stream, design.fmt)
+            ins = unit_inputs(design, src, cycles=cycles, streams=streams, seed=seed)
+            energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk)
+            energy["macs_per_cycle"] = design.lanes
+    base = {"format": design.fmt, "kind": design.kind, "lanes": design.lanes,
+            "library": lib.name, "booth": booth,
+            "stream": stream if stream in (None, *STREAM_KINDS) else str(stream),
+            "delay_ns": sta["delay_ns"], "fmax_mhz": sta["fmax_mhz"]}
+    total = dict(base, sub_block="total", area_um2=res.area_um2, cells=res.cells,
+                 sequential_area_um2=res.sequential_area_um2)
+    leak_total = sum(lib.cells[t].leakage * n for t, n in res.cell_counts.items()) * 1e-3
+    total["leakage_uw"] = leak_total
+    if energy:
+        mpc = energy["macs_per_cycle"]
+        total.update(energy_pj=energy["energy_pj"], energy_per_mac_pj=energy["energy_pj"] / mpc,
+                     dynamic_pj=energy["dynamic_pj"],
+                     dynamic_per_mac_pj=energy["dynamic_pj"] / mpc,
+                     toggles_per_op=energy["toggles_per_cycle"], clock_ns=energy["clock_ns"],
+                     switching_pj=energy["switching_pj"], internal_pj=energy["internal_pj"],
+                     clock_pj=energy["clock_pj"], leakage_pj=energy["leakage_pj"])
+    if energy and "modes" in energy:
+        for tag, e in zip(("8bit", "4bit"), energy["modes"]):
+            total[f"energy_per_mac_{tag}_pj"] = e["energy_pj"] / e["macs"]
+            total[f"dynamic_per_mac_{tag}_pj"] = e["dynamic_pj"] / e["macs"]
+        total["dynamic_per_mac_pj"] = float(np.mean([e["dynamic_pj"] / e["macs"]
+                                                     for e in energy["modes"]]))
+    rows = [total]
+    for name, d in res.sub_blocks.items():
+        row = dict(base, sub_block=name, area_um2=d["area_um2"], cells=d["cells"],
+                   leakage_uw=d["leakage_nw"] * 1e-3)
+        if energy and name in energy["sub_blocks"]:
+            e = energy["sub_blocks"][name]
+            row.update(energy_pj=e["energy_pj"], energy_per_mac_pj=e["energy_pj"] / mpc,
+                       dynamic_pj=e["dynamic_pj"], dynamic_per_mac_pj=e["dynamic_pj"] / mpc,
+                       leakage_uw=e["leakage_uw"], toggles_per_op=e["toggles_per_cycle"])
+        rows.append(row)
+    if analytic and design.kind == "block":
+        from .analytic import analytic_cost
+        try:
+            an = analytic_cost(design.fmt, lanes=design.lanes, liberty=lib_path)
+        except ValueError:
+            an = None
+        if an is not None:
+            total["analytic_area_um2"] = an["total"]["area_um2"]
+            total["analytic_energy_pj"] = an["total"]["energy_pj"]
+            # Side by side per sub-block: Table 6 rows carry the RTL's names; the multiplier
+            # row covers all lanes, so each multiplier_<i> gets 1/lanes of it.
+            for row in rows[1:]:
+                name = row["sub_block"]
+                key = "multiplier" if name.startswith("multiplier_") else name
+                a = an["sub_blocks"].get(key)
+                if a is not None:
+                    share = 1.0 / design.lanes if key == "multiplier" else 1.0
+                    row["analytic_area_um2"] = a["area_um2"] * share
+                    row["analytic_energy_pj"] = a["energy_pj"] * share
+    rows = [{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in r.items()}
+            for r in rows]
+    if use_cache:
+        cache_put("unit_cost", key, rows)
+    return rows
+
+
+def _merge_modes(runs: list[tuple[dict, int]]) -> dict:
+    """Combine per-mode energy results of a mixed unit: per-cycle quantities are averaged
+    (equal time in each mode) and ``macs_per_cycle`` is set so that energy / macs_per_cycle is
+    the mean of the modes' energies per MAC (equal weight to 8-bit and 4-bit work)."""
+    e0 = runs[0][0]
+    keys = [k for k, v in e0.items() if isinstance(v, (int, float)) and k not in ("cycles", "streams")]
+    out = {k: float(np.mean([e[k] for e, _ in runs])) for k in keys}
+    per_mac = np.mean([e["energy_pj"] / m for e, m in runs])
+    out["macs_per_cycle"] = out["energy_pj"] / per_mac
+    out["sub_blocks"] = {}
+    for name in e0["sub_blocks"]:
+        out["sub_blocks"][name] = {k: float(np.mean([e["sub_blocks"][name][k] for e, _ in runs]))
+                                   for k in e0["sub_blocks"][name]}
+    out["modes"] = [dict(energy_pj=e["energy_pj"], dynamic_pj=e["dynamic_pj"], macs=m)
+                    for e, m in runs]
+    return out
+
+
+def _point(args):
+    fmt, kind, lanes, liberty, kw = args
+    return unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, **kw)
+
+
+def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries=(None,),
+          jobs: int | None = None, progress: bool = True, **kw):
+    """Run :func:`unit_cost` over formats x lanes x libraries in parallel processes and return
+    a DataFrame with one row per (format, lanes, library, sub_block)."""
+    import pandas as pd
+    from tqdm import tqdm
+    if isinstance(kinds, str):
+        kinds = [kinds] * len(formats)
+    pts = [(f, k, n, lib, kw) for f, k in zip(formats, kinds) for n in lanes for lib in libraries]
+    jobs = jobs or min(len(pts), os.cpu_count() or 1)
+    rows: list[dict] = []
+    errors = []
+    bar = tqdm(total=len(pts), desc="intfp synth", disable=not progress, unit="unit")
+    if jobs <= 1:
+        for p in pts:
+            rows += _point(p)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            futs = {ex.submit(_point, p): p for p in pts}
+            for fut in as_completed(futs):
+                try:
+                    rows += fut.result()
+                except Exception as e:          # report every failed point, not just the first
+                    errors.append(f"{futs[fut][:4]}: {e}")
+                bar.update()
+    bar.close()
+    if errors:
+        raise RuntimeError("sweep points failed:\n" + "\n".join(errors))
+    df = pd.DataFrame(rows)
+    order = {f: i for i, f in enumerate(formats)}
+    df["_o"] = df["format"].map(order).fillna(len(order))
+    df["_t"] = (df["sub_block"] != "total").astype(int)
+    return df.sort_values(["_o", "lanes", "library", "_t", "sub_block"]).drop(
+        columns=["_o", "_t"]).reset_index(drop=True)

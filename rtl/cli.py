@@ -1,0 +1,173 @@
+"""``intfp rtl``: export the units to Verilog and verify them against the bit-accurate model."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["rtl"]
+
+_KINDS = ("block", "scalar", "mixed")
+
+
+def _kind(fmt: str, kind: str | None) -> str:
+    return kind or ("mixed" if "+" in fmt else "block")
+
+
+def _build(fmt: str, kind: str, lanes, window, pipeline):
+    from .units import make_unit
+
+    params = {}
+    if window is not None:
+        params["window"] = window
+    if pipeline:
+        params["pipeline"] = pipeline
+    try:
+        return make_unit(fmt, kind=kind, lanes=lanes, **params)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def unit_top_name(fmt: str, kind: str, unit) -> str:
+    """Verilog module name: ``<fmt>_k<lanes>`` (``_w<n>`` for a non-default window, ``_p1``
+    when pipelined), ``mac_<element>`` or ``mixed_<a>_<b>``."""
+    if kind == "block":
+        from intfp.models.hwmodel import default_window
+
+        spec = unit.spec
+        name = f"{spec.fmt.name}_k{spec.lanes}"
+        if spec.is_fp and spec.window != default_window(spec.elem):
+            name += f"_w{spec.window}"
+        return name + ("_p1" if unit.latency > 1 else "")
+    if kind == "scalar":
+        return f"mac_{unit.elem.name}"
+    return "mixed_" + fmt.lower().replace("+", "_")
+
+
+@click.group()
+def rtl():
+    """Export the MAC / block dot-product RTL and verify it bit for bit against the model."""
+
+
+@rtl.command("list")
+@click.option("--kind", type=click.Choice(_KINDS), default="block", show_default=True)
+def list_units(kind):
+    """Print the format names a unit kind accepts."""
+    from .units import unit_names
+
+    for name in unit_names(kind):
+        click.echo(name)
+
+
+@rtl.command()
+@click.argument("fmt")
+@click.option("--kind", type=click.Choice(_KINDS), default=None,
+              help="block (default), scalar MAC, or mixed (default when FMT contains '+').")
+@click.option("--lanes", type=int, default=None, help="Lanes k (default 32 for MX, 16 for NV).")
+@click.option("--window", type=int, default=None, help="FP aligner width n (default the study's rule).")
+@click.option("--pipeline", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="1 registers the adder-tree output.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out/rtl"), show_default=True, help="Directory for <name>.v.")
+def export(fmt, kind, lanes, window, pipeline, out_dir):
+    """Write FMT's unit as Verilog (FMT: a preset such as mxfp8_e4m3, nvint4; an element for
+    --kind scalar; mxfp8+nvfp4 or mxint8+nvint4 for a mixed unit)."""
+    from amaranth import Shape
+    from amaranth.lib import wiring
+
+    from .export import write_verilog
+
+    kind = _kind(fmt, kind)
+    unit = _build(fmt, kind, lanes, window, pipeline)
+    name = unit_top_name(fmt, kind, unit)
+    path = write_verilog(unit, name, out_dir)
+    click.echo(f"wrote {path}")
+    for port, member in unit.signature.members.items():
+        flow = "in " if member.flow == wiring.In else "out"
+        click.echo(f"  {flow} {port:<10} {Shape.cast(member.shape).width:>4} bits")
+    click.echo("  in  clk, rst (synchronous, active high)")
+
+
+@rtl.command()
+@click.argument("fmt")
+@click.option("--kind", type=click.Choice(_KINDS), default=None,
+              help="block (default), scalar MAC, or mixed (default when FMT contains '+').")
+@click.option("--lanes", type=int, default=None, help="Lanes k (default 32 for MX, 16 for NV).")
+@click.option("--window", type=int, default=None, help="FP aligner width n (default the study's rule).")
+@click.option("--blocks", "n", type=click.IntRange(1), default=2000, show_default=True,
+              help="Random and corner-case blocks to simulate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-lanes", is_flag=True, help="Skip the exhaustive lane-multiplier check.")
+@click.option("--hierarchical", is_flag=True,
+              help="Simulate the exported (hierarchical) Verilog instead of the flat netlist.")
+def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical):
+    """Simulate FMT's unit on Icarus (cocotb) and compare every output with the model.
+
+    Exits with status 1 on any mismatch."""
+    from intfp.sim import checks
+
+    kind = _kind(fmt, kind)
+    _build(fmt, kind, lanes, window, 0)._MustUse__silence = True   # validate before simulating
+    if kind == "block":
+        results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt))]
+        results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical))
+    elif kind == "scalar":
+        results = [checks.check_scalar(_elem_of(fmt), seed)]
+    else:
+        results = [checks.check_mixed(fmt, n, seed)]
+    for r in results:
+        click.echo(r.summary())
+        if not r.passed:
+            click.echo(f"  log: {r.log}")
+    if not all(r.passed for r in results):
+        sys.exit(1)
+
+
+@rtl.command()
+def widths():
+    """Print every block unit's datapath widths (markdown table; docs/arithmetic.md)."""
+    from intfp.models.hwmodel import dot_spec
+
+    from .units import unit_names
+
+    click.echo("| format | element | lanes k | window n | guard bits | adder-tree input | "
+               "adder-tree sum | after dequantizer | exponent offset |")
+    click.echo("|---|---|---|---|---|---|---|---|---|")
+    for fmt in unit_names():
+        s = dot_spec(fmt)
+        w = (s.window, s.guard) if s.is_fp else ("exact", "-")
+        click.echo(f"| {fmt} | {s.elem.name} | {s.lanes} | {w[0]} | {w[1]} | {s.lane_bits} | "
+                   f"{s.sum_bits} | {s.scaled_bits} | {s.exp_offset} |")
+
+
+@rtl.command()
+@click.option("--blocks", "n", type=click.IntRange(1), default=4096, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "formats", multiple=True, help="Preset(s) (default: all).")
+def accuracy(n, seed, formats):
+    """Print the hardware model's error against exact arithmetic per format and window."""
+    from intfp.models.hwmodel import accuracy_table
+
+    click.echo(f"{n} blocks per row, seed {seed}; reference: float64 dot product of the decoded "
+               "elements x block scales. CR = share of blocks equal to the correctly rounded FP32.")
+    click.echo("")
+    click.echo("| format | window n | Gaussian CR | Gaussian mean rel. err | Gaussian max rel. err "
+               "| heavy CR | heavy mean rel. err | heavy max err / sum abs(products) |")
+    click.echo("|---|---|---|---|---|---|---|---|")
+    for r in accuracy_table(list(formats) or None, n, seed):
+        g, h = r["gaussian"], r["heavy"]
+        if r["window"] is None:
+            w = "exact (INT)"
+        else:
+            w = str(r["window"]) + (" (default)" if r["default"] else "")
+        click.echo(f"| {r['fmt']} | {w} | {100 * g['correctly_rounded']:.2f}% | {g['mean_rel']:.2e} | "
+                   f"{g['max_rel']:.2e} | {100 * h['correctly_rounded']:.2f}% | {h['mean_rel']:.2e} | "
+                   f"{h['max_norm']:.2e} |")
+
+
+def _elem_of(fmt: str) -> str:
+    from intfp.models.formats import ELEMENT_FORMATS, block_format
+
+    key = fmt.lower()
+    return key if key in ELEMENT_FORMATS else block_format(key).element.name

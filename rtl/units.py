@@ -1,0 +1,232 @@
+"""MAC and block dot-product units, assembled from :mod:`intfp.rtl.components`.
+
+* :class:`BlockDotUnit`: one block of ``k`` element pairs per cycle -> FP32 block result
+  (``dot``) and a registered FP32 accumulator (``acc``); INT or FP elements, UE8M0 (MX) or
+  E4M3 (NV) block scales.
+* :class:`ScalarMAC`: ``acc <= acc + a * b`` on one element pair per cycle.
+* :mod:`intfp.rtl.mixed`: the study's Table 7 mixed 8/4-bit units (``kind="mixed"``).
+
+:func:`make_unit` is the one constructor the CLI, the simulation and the analysis tracks use.
+Sub-block names (``multiplier_<i>``, ``comparator``, ``aligner``, ``adder_tree``,
+``dequantizer``, ``normalizer``, ``accumulator``) are the rows of the study's Table 6.
+"""
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from intfp.models.formats import ALIASES, ELEMENT_FORMATS, PRESETS, block_format
+from intfp.models.hwmodel import DotSpec, dot_spec
+
+from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
+                         IntAccumulator, LaneMultiplier, Normalizer, check_int, validating)
+
+__all__ = ["BlockDotUnit", "ScalarMAC", "make_unit", "unit_names", "UNIT_KINDS"]
+
+UNIT_KINDS = ("block", "scalar", "mixed")
+
+
+class BlockDotUnit(wiring.Component):
+    """Block dot product with a registered FP32 accumulator.
+
+    Ports (``k`` = lanes, ``b`` = element bits):
+
+    ``a``, ``b`` (in, k x b bits; lane i in bits [i*b, (i+1)*b)): element codes;
+    ``a_scale``, ``b_scale`` (in, 8): block scale codes (UE8M0 for MX, E4M3 for NV);
+    ``valid`` (in): the inputs hold a block; ``first`` (in): this block starts a new sum;
+    ``dot`` (out, 32): FP32 bits of the block result at the normalizer;
+    ``dot_valid`` (out): ``dot`` belongs to a valid block;
+    ``acc`` (out, 32): the accumulator, updated on the clock edge after ``dot_valid``;
+    ``acc_valid`` (out): ``acc`` was updated on the last edge.
+
+    ``pipeline=0``: inputs to ``dot`` are combinational. ``pipeline=1`` registers the adder-tree
+    output (and the scales and flags), so ``dot`` lags the inputs by one cycle.
+    """
+
+    @validating
+    def __init__(self, spec: DotSpec, *, pipeline: int = 0):
+        if not isinstance(spec, DotSpec):
+            raise ValueError(f"spec must be a DotSpec (intfp.models.hwmodel.dot_spec), got {spec!r}")
+        if pipeline not in (0, 1):
+            raise ValueError(f"pipeline must be 0 or 1, got {pipeline!r}")
+        self._spec, self._pipeline = spec, pipeline
+        bits = spec.elem.bits
+        super().__init__({
+            "a": In(data.ArrayLayout(bits, spec.lanes)),
+            "b": In(data.ArrayLayout(bits, spec.lanes)),
+            "a_scale": In(8), "b_scale": In(8),
+            "valid": In(1), "first": In(1),
+            "dot": Out(32), "dot_valid": Out(1),
+            "acc": Out(32), "acc_valid": Out(1),
+        })
+
+    @property
+    def spec(self) -> DotSpec:
+        return self._spec
+
+    @property
+    def latency(self) -> int:
+        """Clock edges from the inputs to ``acc``."""
+        return self._pipeline + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        spec, k = self._spec, self._spec.lanes
+        muls = []
+        for i in range(k):
+            mul = LaneMultiplier(spec.elem)
+            m.submodules[f"multiplier_{i}"] = mul
+            m.d.comb += [mul.a.eq(self.a[i]), mul.b.eq(self.b[i])]
+            muls.append(mul)
+
+        m.submodules.dequantizer = deq = Dequantizer(spec)
+        m.submodules.normalizer = norm = Normalizer(spec.scaled_bits, EXP_BITS)
+        m.submodules.accumulator = acc = Accumulator()
+
+        stage = {"a_scale": self.a_scale, "b_scale": self.b_scale,
+                 "valid": self.valid, "first": self.first}
+        if spec.is_fp:
+            m.submodules.comparator = cmp = ComparatorTree(spec.exp_bits, k)
+            m.submodules.aligner = aln = Aligner(spec.product_bits, spec.exp_bits, k, spec.window)
+            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
+            for i, mul in enumerate(muls):
+                m.d.comb += [
+                    cmp.exp[i].eq(mul.exp), cmp.lane_zero[i].eq(~mul.sig.any()),
+                    cmp.lane_sign[i].eq(mul.sign),
+                    cmp.lane_nan[i].eq(mul.nan), cmp.lane_inf[i].eq(mul.inf),
+                    aln.sig[i].eq(mul.sig), aln.exp[i].eq(mul.exp), aln.sign[i].eq(mul.sign),
+                    tree.terms[i].eq(aln.aligned[i]),
+                ]
+            m.d.comb += aln.max.eq(cmp.max)
+            stage |= {"block_exp": cmp.max, "block_nan": cmp.nan, "block_inf": cmp.inf,
+                      "block_inf_sign": cmp.inf_sign}
+        else:
+            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
+            for i, mul in enumerate(muls):
+                m.d.comb += tree.terms[i].eq(mul.product)
+        stage["sum"] = tree.sum
+
+        if self._pipeline:
+            staged = {}
+            for name, value in stage.items():
+                reg = Signal.like(value, name=f"p1_{name}")
+                m.d.sync += reg.eq(value)
+                staged[name] = reg
+            stage = staged
+
+        m.d.comb += [getattr(deq, name).eq(value) for name, value in stage.items()
+                     if name not in ("valid", "first")]
+        m.d.comb += [
+            norm.sign.eq(deq.sign), norm.mag.eq(deq.mag), norm.exp.eq(deq.exp),
+            norm.nan.eq(deq.nan), norm.inf.eq(deq.inf),
+            self.dot.eq(norm.result), self.dot_valid.eq(stage["valid"]),
+            acc.value.eq(norm.result), acc.valid.eq(stage["valid"]), acc.first.eq(stage["first"]),
+            self.acc.eq(acc.acc), self.acc_valid.eq(acc.acc_valid),
+        ]
+        return m
+
+
+class ScalarMAC(wiring.Component):
+    """Scalar multiply-accumulate ``acc <= acc + a * b`` (``0 + a * b`` when ``first``).
+
+    INT elements: ``product`` (signed 2b bits) is the exact code product and ``acc`` a signed
+    ``acc_bits`` integer that wraps. FP elements: ``product`` is the exact product as FP32 bits
+    (every product of two 8-bit-or-narrower FP elements is exact in FP32) and ``acc`` an FP32
+    register, so ``acc + a * b`` is rounded once (RNE).
+    """
+
+    @validating
+    def __init__(self, elem, *, acc_bits: int | None = None):
+        if isinstance(elem, str) and elem.lower() in ELEMENT_FORMATS:
+            elem = ELEMENT_FORMATS[elem.lower()]
+        if elem not in ELEMENT_FORMATS.values():
+            raise ValueError(f"unknown element format {elem!r}; allowed: {', '.join(ELEMENT_FORMATS)}")
+        self._elem = elem
+        if elem.kind == "int":
+            self._acc_bits = check_int("acc_bits", 32 if acc_bits is None else acc_bits,
+                                       minimum=2 * elem.bits)
+            product, acc = signed(2 * elem.bits), signed(self._acc_bits)
+        else:
+            if acc_bits not in (None, 32):
+                raise ValueError(f"acc_bits must be 32 (FP32) for FP elements, got {acc_bits!r}")
+            self._acc_bits = 32
+            product, acc = 32, 32
+        super().__init__({"a": In(elem.bits), "b": In(elem.bits), "valid": In(1), "first": In(1),
+                          "product": Out(product), "acc": Out(acc), "acc_valid": Out(1)})
+
+    @property
+    def elem(self):
+        return self._elem
+
+    @property
+    def acc_bits(self) -> int:
+        return self._acc_bits
+
+    def elaborate(self, platform):
+        m = Module()
+        elem = self._elem
+        m.submodules.multiplier_0 = mul = LaneMultiplier(elem)
+        m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+        if elem.kind == "int":
+            m.submodules.accumulator = acc = IntAccumulator(2 * elem.bits, self._acc_bits)
+            m.d.comb += self.product.eq(mul.product)
+        else:
+            m.submodules.normalizer = norm = Normalizer(2 * (elem.mbits + 1), EXP_BITS)
+            m.submodules.accumulator = acc = Accumulator()
+            m.d.comb += [
+                norm.sign.eq(mul.sign), norm.mag.eq(mul.sig),
+                norm.exp.eq(mul.exp - 2 * elem.bias - 2 * elem.mbits),
+                norm.nan.eq(mul.nan), norm.inf.eq(mul.inf),
+                self.product.eq(norm.result),
+            ]
+        m.d.comb += [acc.value.eq(self.product), acc.valid.eq(self.valid),
+                     acc.first.eq(self.first), self.acc.eq(acc.acc),
+                     self.acc_valid.eq(acc.acc_valid)]
+        return m
+
+
+def unit_names(kind: str = "block") -> list[str]:
+    """Format names :func:`make_unit` accepts for ``kind``."""
+    if kind == "block":
+        return list(PRESETS)
+    if kind == "scalar":
+        return list(ELEMENT_FORMATS)
+    if kind == "mixed":
+        from .mixed import MIXED_UNITS
+        return list(MIXED_UNITS)
+    raise ValueError(f"kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
+
+
+def make_unit(fmt: str, *, kind: str = "block", lanes: int | None = None, **params):
+    """Build a unit. ``kind="block"``: ``fmt`` a preset or alias (``window=``, ``pipeline=``);
+    ``"scalar"``: an element format or a preset (its element; ``acc_bits=``); ``"mixed"``:
+    ``"mxfp8+nvfp4"`` or ``"mxint8+nvint4"``."""
+    if kind not in UNIT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
+
+    def take(allowed):
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(sorted(unknown))} for kind={kind!r}; "
+                             f"allowed: lanes, {', '.join(allowed)}")
+        return params
+
+    if kind != "mixed" and "+" in str(fmt):
+        raise ValueError(f"fmt {fmt!r} names a mixed unit: pass kind='mixed'")
+    if kind == "block":
+        p = take(("window", "pipeline"))
+        return BlockDotUnit(dot_spec(fmt, lanes, p.get("window")), pipeline=p.get("pipeline", 0))
+    if kind == "scalar":
+        p = take(("acc_bits",))
+        if lanes not in (None, 1):
+            raise ValueError(f"lanes must be 1 (or None) for a scalar MAC, got {lanes!r}")
+        key = str(fmt).lower()
+        if key not in ELEMENT_FORMATS:
+            if ALIASES.get(key, key) not in PRESETS:
+                raise ValueError(f"unknown fmt {fmt!r}; allowed: {', '.join(ELEMENT_FORMATS)} or a "
+                                 f"preset ({', '.join(PRESETS)})")
+            key = block_format(key).element.name
+        return ScalarMAC(key, acc_bits=p.get("acc_bits"))
+    from .mixed import make_mixed
+    return make_mixed(fmt, lanes=lanes, **take(("pipeline",)))

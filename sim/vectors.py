@@ -1,0 +1,368 @@
+"""Test vectors for the RTL units: stimulus, packing into port values, expected outputs.
+
+A :class:`Vectors` is one simulation's worth of rows: for every cycle (or combinational step)
+the packed value of each input port, and for selected output ports the value the bit-accurate
+model (:mod:`intfp.models.hwmodel`) predicts, with a mask of the rows to compare. Rows are
+little-endian byte strings so that ports of any width (a 32-lane block is 256 bits) travel
+through ``.npz`` files to the cocotb testbench (:mod:`intfp.sim.tb_stream`) unchanged.
+
+Row timing (both for clocked and combinational units): output row ``j`` is sampled after input
+row ``j`` has been applied and, for clocked units, one rising edge has passed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from amaranth import Shape
+from amaranth.lib import wiring
+
+from intfp.models import hwmodel as hw
+from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
+
+__all__ = [
+    "Vectors", "port_widths", "pack", "unpack", "fp32_classes", "BlockStimulus", "DISTRIBUTIONS",
+    "block_stimulus", "block_vectors", "lane_vectors", "scalar_vectors", "LANE_COPIES",
+]
+
+#: Multipliers side by side in the exhaustive lane test (one row = LANE_COPIES pairs).
+LANE_COPIES = 64
+
+
+def port_widths(component: wiring.Component) -> dict[str, tuple[str, int]]:
+    """``{port: ("in" | "out", width)}`` from a component's signature."""
+    out = {}
+    for name, member in component.signature.members.items():
+        flow = "in" if member.flow == wiring.In else "out"
+        out[name] = (flow, Shape.cast(member.shape).width)
+    return out
+
+
+def pack(values, bits: int, width: int | None = None) -> np.ndarray:
+    """Pack ``values`` (rows, k) of ``bits``-bit fields (lane i at bit i*bits) into
+    little-endian byte rows (rows, ceil(width / 8)); negative values are two's complement."""
+    v = np.asarray(values, dtype=np.int64)
+    if v.ndim == 1:
+        v = v[:, None]
+    rows, k = v.shape
+    width = k * bits if width is None else width
+    u = v.astype(np.uint64) & np.uint64((1 << bits) - 1)
+    bitarr = ((u[:, :, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    bitarr = bitarr.reshape(rows, k * bits)
+    if width > k * bits:
+        bitarr = np.pad(bitarr, ((0, 0), (0, width - k * bits)))
+    return np.packbits(bitarr, axis=1, bitorder="little")
+
+
+def unpack(rows: np.ndarray, bits: int, k: int = 1, signed: bool = False) -> np.ndarray:
+    """Inverse of :func:`pack`: (rows, k) int64 (squeezed to (rows,) when k == 1)."""
+    bitarr = np.unpackbits(np.asarray(rows, np.uint8), axis=1, bitorder="little")[:, :k * bits]
+    bitarr = bitarr.reshape(len(rows), k, bits).astype(np.int64)
+    v = (bitarr << np.arange(bits, dtype=np.int64)).sum(-1) if bits < 63 else None
+    if v is None:
+        raise ValueError("unpack supports fields narrower than 63 bits")
+    if signed:
+        v = np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
+    return v[:, 0] if k == 1 else v
+
+
+@dataclass
+class Vectors:
+    """Input rows and expected output rows for one simulation."""
+
+    name: str
+    clocked: bool
+    inputs: dict[str, np.ndarray]                  # port -> (rows, nbytes) uint8
+    expect: dict[str, np.ndarray]                  # port -> (rows, nbytes) uint8
+    mask: dict[str, np.ndarray]                    # port -> (rows,) bool
+    fields: dict[str, tuple[int, int, bool]] = field(default_factory=dict)  # port -> (bits, k, signed)
+    count: int = 0                                 # vectors (pairs, blocks) checked
+    coverage: dict = field(default_factory=dict)   # port -> FP32 class counts of expected values
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        arrays = {"meta_clocked": np.array(self.clocked)}
+        arrays |= {f"in_{k}": v for k, v in self.inputs.items()}
+        arrays |= {f"exp_{k}": v for k, v in self.expect.items()}
+        arrays |= {f"mask_{k}": v for k, v in self.mask.items()}
+        np.savez(path, **arrays)
+        return path
+
+    def decode(self, port: str, rows: np.ndarray) -> np.ndarray:
+        bits, k, signed = self.fields[port]
+        return unpack(rows, bits, k, signed)
+
+
+def _fp_code(elem: ElementFormat, sign, exp_field, mant):
+    return (np.asarray(sign) << (elem.bits - 1)) | (np.asarray(exp_field) << elem.mbits) | mant
+
+
+def _max_code(elem: ElementFormat) -> int:
+    """Code (positive) of the largest finite magnitude."""
+    table = elem.decode_table()
+    finite = np.where(np.isfinite(table), np.abs(table), -1)
+    return int(np.argmax(finite[:elem.sign_bit]))
+
+
+def _negate(elem: ElementFormat, codes):
+    codes = np.asarray(codes, np.int64)
+    if elem.kind == "fp":
+        return codes ^ elem.sign_bit
+    return (-_signed(elem, codes)) & (elem.num_codes - 1)
+
+
+def _signed(elem, codes):
+    codes = np.asarray(codes, np.int64)
+    return np.where(codes >= elem.sign_bit, codes - elem.num_codes, codes)
+
+
+@dataclass
+class BlockStimulus:
+    """Blocks for a block unit: codes (n, k), scale codes (n,), ``first`` flags (n,), and the
+    distribution each block came from."""
+
+    a: np.ndarray
+    b: np.ndarray
+    a_scale: np.ndarray
+    b_scale: np.ndarray
+    first: np.ndarray
+    kind: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+DISTRIBUTIONS = ("gaussian", "heavy", "uniform", "zero", "max", "subnormal", "cancel",
+                 "scale_extremes", "special", "acc_overflow", "underflow")
+
+
+def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
+                   distributions=DISTRIBUTIONS) -> BlockStimulus:
+    """``n`` blocks split evenly over ``distributions`` (see ``docs/arithmetic.md``, Verification).
+
+    ``gaussian`` / ``heavy``: N(0, 1) and Student-t(1.5) values x random magnitudes, quantized
+    by :func:`intfp.models.quantize_codes` (realistic codes and scales); ``uniform``: every code
+    and scale equally likely (NaN / Inf included); ``zero``; ``max``: +-max codes and large
+    scales (block overflow to Inf); ``subnormal``: FP subnormal codes only (INT: +-1);
+    ``cancel``: blocks whose products cancel exactly, and block pairs whose sum cancels in the
+    accumulator; ``scale_extremes``: the scale codes 0x00, 0x01, 0xFE, 0xFF (E4M3: zero,
+    subnormal, 448, NaN, negative); ``special``: NaN / Inf lanes (FP formats that have them);
+    ``acc_overflow``: runs that overflow the FP32 accumulator; ``underflow``: MX blocks whose
+    scales put the result in or just around FP32's subnormal range (NV results cannot get
+    there: the smallest nonzero NV block result is 2^-20 before the tensor scale).
+    """
+    from intfp.models import quantize_codes
+
+    unknown = set(distributions) - set(DISTRIBUTIONS)
+    if unknown:
+        raise ValueError(f"unknown distributions {sorted(unknown)}; allowed: {', '.join(DISTRIBUTIONS)}")
+    rng = np.random.default_rng(seed)
+    elem, k = spec.elem, spec.lanes
+    nv = spec.scale == "e4m3"
+    counts = np.full(len(distributions), n // len(distributions))
+    counts[: n % len(distributions)] += 1
+    one = 0x38 if nv else 127              # scale code of 1.0
+    parts = []
+
+    def quantized(x):
+        bc = quantize_codes(x.astype(np.float32), spec.fmt, block_size=k)
+        return bc.codes.reshape(-1, k).astype(np.int64), bc.scale_codes.reshape(-1).astype(np.int64)
+
+    def random_scales(m):
+        if nv:
+            return rng.integers(0x08, 0x70, m), rng.integers(0x08, 0x70, m)
+        return rng.integers(96, 160, m), rng.integers(96, 160, m)
+
+    for dist, m in zip(distributions, counts):
+        if m == 0:
+            continue
+        first = rng.random(m) < 0.25
+        if dist in ("gaussian", "heavy", "scale_extremes", "special", "underflow"):
+            if dist == "heavy":
+                xa = rng.standard_t(1.5, (m, k)) * 10.0 ** rng.uniform(-3, 3, (m, 1))
+                xb = rng.standard_t(1.5, (m, k)) * 10.0 ** rng.uniform(-3, 3, (m, 1))
+            else:
+                xa, xb = rng.standard_normal((m, k)), rng.standard_normal((m, k))
+            a, sa = quantized(xa)
+            b, sb = quantized(xb)
+            if dist == "underflow" and not nv:
+                # Aim the result's exponent at [-152, -120]: sa + sb - 254 + log2|unscaled| = T.
+                unscaled = hw.bits_to_f32(hw.block_dot(spec.fmt, a, b, 127, 127, spec.window))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lg = np.nan_to_num(np.floor(np.log2(np.abs(unscaled.astype(np.float64)))), nan=0.0,
+                                       posinf=0.0, neginf=0.0).astype(np.int64)
+                target = rng.integers(-152, -120, m)
+                sa = rng.integers(0, 64, m)
+                sb = np.clip(target + 254 - lg - sa, 0, 254)
+            elif dist == "scale_extremes":
+                pool = np.array([0x00, 0x01, 0x08, 0x7E, 0x7F, 0x80, 0xFE, 0xFF, one]) if nv else \
+                    np.array([0x00, 0x01, 0x7F, 0xFE, 0xFF, one])
+                sa, sb = rng.choice(pool, m), rng.choice(pool, m)
+            elif dist == "special":
+                specials = [c for c in (*elem.nan_codes, elem.inf_code) if c is not None]
+                if specials:
+                    lane = rng.integers(0, k, m)
+                    code = rng.choice(specials, m) | (rng.integers(0, 2, m) * elem.sign_bit)
+                    a[np.arange(m), lane] = code
+                    both = rng.random(m) < 0.3       # a second special (e.g. +Inf and -Inf)
+                    lane2 = rng.integers(0, k, m)
+                    b[both, lane2[both]] = (rng.choice(specials, m) |
+                                            (rng.integers(0, 2, m) * elem.sign_bit))[both]
+                    zero = rng.random(m) < 0.2       # Inf x 0
+                    b[zero, lane[zero]] = 0
+        elif dist == "uniform":
+            a, b = rng.integers(0, elem.num_codes, (2, m, k))
+            sa, sb = rng.integers(0, 256, (2, m))
+        elif dist == "zero":
+            a, b = np.zeros((2, m, k), np.int64)
+            sa, sb = random_scales(m)
+        elif dist in ("max", "acc_overflow"):
+            top = _max_code(elem)
+            if elem.kind == "int" and dist == "max":
+                top = elem.sign_bit          # -2^(b-1): the largest product magnitude
+            a = np.full((m, k), top)
+            b = np.full((m, k), top)
+            if dist == "max":
+                flip = rng.random((m, k)) < 0.1
+                a = np.where(flip, _negate(elem, a), a)
+                sa = rng.integers(0x70, 0x7F, m) if nv else rng.integers(200, 255, m)
+                sb = rng.integers(0x70, 0x7F, m) if nv else rng.integers(200, 255, m)
+            else:
+                sa = np.full(m, 0x7E if nv else 190)
+                sb = np.full(m, 0x7E if nv else 190)
+                first = np.zeros(m, bool)
+                first[::8] = True
+        elif dist == "subnormal":
+            if elem.kind == "fp":
+                a, b = (_fp_code(elem, rng.integers(0, 2, (m, k)), 0,
+                                 rng.integers(0, 1 << elem.mbits, (m, k))) for _ in range(2))
+            else:
+                a = rng.choice([1, elem.num_codes - 1, 0], (m, k))
+                b = rng.choice([1, elem.num_codes - 1, 0], (m, k))
+            sa, sb = random_scales(m)
+        elif dist == "cancel":
+            a, sa = quantized(rng.standard_normal((m, k)))
+            b, sb = quantized(rng.standard_normal((m, k)))
+            half = k // 2
+            if half:
+                a[:, half:] = a[:, :half]
+                b[:, half:] = _negate(elem, b[:, :half])   # sum of products is exactly zero
+            # Every other block is a copy of the previous one with a negated: acc returns to 0.
+            src = np.arange(0, m - 1, 2)
+            xa, _ = quantized(rng.standard_normal((len(src), k)))
+            a[src], b[src + 1], sa[src + 1], sb[src + 1] = xa, b[src], sa[src], sb[src]
+            a[src + 1] = _negate(elem, xa)
+            first[src], first[src + 1] = True, False
+        parts.append((a, b, sa, sb, first, np.full(m, dist)))
+
+    a, b, sa, sb, first, kind = (np.concatenate(x) for x in zip(*parts))
+    first[0] = True
+    return BlockStimulus(a.astype(np.int64), b.astype(np.int64), sa.astype(np.int64) & 0xFF,
+                         sb.astype(np.int64) & 0xFF, first.astype(bool), kind)
+
+
+def fp32_classes(bits) -> dict[str, int]:
+    """How many FP32 bit patterns are NaN, +-Inf, zero, subnormal, normal (stimulus coverage)."""
+    b = np.asarray(bits, np.uint32)
+    e, f = (b >> 23) & 0xFF, b & 0x7FFFFF
+    return {"nan": int(np.sum((e == 0xFF) & (f != 0))), "inf": int(np.sum((e == 0xFF) & (f == 0))),
+            "zero": int(np.sum((e == 0) & (f == 0))), "subnormal": int(np.sum((e == 0) & (f != 0))),
+            "normal": int(np.sum((e != 0) & (e != 0xFF)))}
+
+
+def block_vectors(spec: hw.DotSpec, stim: BlockStimulus, pipeline: int = 0) -> Vectors:
+    """Rows for a :class:`~intfp.rtl.units.BlockDotUnit`; expected ``dot`` / ``acc`` from the model."""
+    n, bits = len(stim), spec.elem.bits
+    rows = n + pipeline
+    pad = lambda x: np.concatenate([np.asarray(x, np.int64), np.zeros(pipeline, np.int64)])  # noqa: E731
+    padk = lambda x: np.concatenate([x, np.zeros((pipeline, spec.lanes), np.int64)])       # noqa: E731
+    dot = hw.block_dot(spec.fmt, stim.a, stim.b, stim.a_scale, stim.b_scale, spec.window)
+    acc = hw.accumulate(dot, first=stim.first)
+    exp_dot = pad(dot)
+    exp_acc = np.concatenate([np.zeros(pipeline, np.int64), acc.astype(np.int64)])
+    mask_dot = np.arange(rows) < n
+    mask_acc = np.arange(rows) >= pipeline
+    return Vectors(
+        name=f"block_{spec.fmt.name}_k{spec.lanes}",
+        clocked=True,
+        inputs={"a": pack(padk(stim.a), bits), "b": pack(padk(stim.b), bits),
+                "a_scale": pack(pad(stim.a_scale), 8), "b_scale": pack(pad(stim.b_scale), 8),
+                "valid": pack(pad(np.ones(n)), 1), "first": pack(pad(stim.first), 1)},
+        expect={"dot": pack(exp_dot, 32), "acc": pack(exp_acc, 32),
+                "dot_valid": pack(mask_dot.astype(np.int64), 1)},
+        mask={"dot": mask_dot, "acc": mask_acc, "dot_valid": np.ones(rows, bool)},
+        fields={"dot": (32, 1, False), "acc": (32, 1, False), "dot_valid": (1, 1, False)},
+        count=n,
+        coverage={"dot": fp32_classes(dot), "acc": fp32_classes(acc)},
+    )
+
+
+def _all_pairs(elem: ElementFormat):
+    c = np.arange(elem.num_codes, dtype=np.int64)
+    return np.repeat(c, elem.num_codes), np.tile(c, elem.num_codes)
+
+
+def lane_vectors(elem, copies: int = LANE_COPIES) -> Vectors:
+    """Every pair of codes through ``copies`` lane multipliers side by side (``Replicated``)."""
+    elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
+    a, b = _all_pairs(elem)
+    rows = -(-len(a) // copies)
+    a = np.resize(a, rows * copies).reshape(rows, copies)   # wraps around: repeats a few pairs
+    b = np.resize(b, rows * copies).reshape(rows, copies)
+    lp = hw.lane_product(elem, a, b)
+    if elem.kind == "int":
+        outs = {"product": (lp.product, 2 * elem.bits, True)}
+    else:
+        outs = {"sign": (lp.sign, 1, False), "exp": (lp.exp, elem.ebits + 1, False),
+                "sig": (lp.sig, 2 * (elem.mbits + 1), False),
+                "nan": (lp.nan.astype(np.int64), 1, False), "inf": (lp.inf.astype(np.int64), 1, False)}
+    return Vectors(
+        name=f"lanes_{elem.name}",
+        clocked=False,
+        inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits)},
+        expect={p: pack(v, w) for p, (v, w, _) in outs.items()},
+        mask={p: np.ones(rows, bool) for p in outs},
+        fields={p: (w, copies, s) for p, (_, w, s) in outs.items()},
+        count=elem.num_codes ** 2,
+    )
+
+
+def scalar_vectors(elem, seed: int = 0, acc_bits: int = 32, copies: int = 1,
+                   limit: int | None = None) -> Vectors:
+    """Every pair of codes, in random order, through ``copies`` scalar MACs side by side
+    (:class:`~intfp.rtl.units.ScalarMAC`, or ``Replicated`` of it when ``copies > 1``): copy c
+    takes the c-th slice of the pairs, one per cycle, with ``first`` at random (p = 1/16), so
+    the product path is exhaustive and every accumulator is checked along its stream.
+    ``limit``: only the first ``limit`` pairs of the random order (a uniform sample)."""
+    elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
+    rng = np.random.default_rng(seed)
+    a, b = _all_pairs(elem)
+    order = rng.permutation(len(a))[:limit]
+    rows = -(-len(order) // copies)
+    a = np.resize(a[order], rows * copies).reshape(copies, rows).T      # (rows, copies)
+    b = np.resize(b[order], rows * copies).reshape(copies, rows).T
+    first = rng.random((rows, copies)) < 1 / 16
+    first[0] = True
+    product = hw.scalar_mac_product(elem, a, b)
+    if elem.kind == "int":
+        acc = hw.int_accumulate(product.T, first.T, acc_bits).T
+        pw, aw, signed = 2 * elem.bits, acc_bits, True
+    else:
+        acc = hw.accumulate(product, first=first, axis=0).astype(np.int64)
+        pw, aw, signed = 32, 32, False
+    ones = np.ones((rows, copies), np.int64)
+    return Vectors(
+        name=f"scalar_{elem.name}" + (f"_x{copies}" if copies > 1 else ""),
+        clocked=True,
+        inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits), "valid": pack(ones, 1),
+                "first": pack(first, 1)},
+        expect={"product": pack(product.astype(np.int64), pw), "acc": pack(acc, aw)},
+        mask={"product": np.ones(rows, bool), "acc": np.ones(rows, bool)},
+        fields={"product": (pw, copies, signed), "acc": (aw, copies, signed)},
+        count=len(order),
+    )

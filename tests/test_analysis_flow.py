@@ -1,0 +1,219 @@
+"""Flow, cache, CLI, analytic model and reports; the project's RTL units when available."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from intfp.analysis import flow
+from intfp.analysis.analytic import (PUBLISHED_TABLE5, aligner_width, analytic_cost,
+                                     cell_factors, table6_counts)
+from intfp.analysis.reports import markdown_table, table5, write_reports
+from intfp.cli import main
+
+REQUIRED = {"format", "sub_block", "area_um2", "cells", "delay_ns", "energy_pj", "leakage_uw",
+            "library"}
+
+try:
+    import intfp.rtl.units  # noqa: F401
+    HAVE_UNITS = True
+except ImportError:                    # pragma: no cover
+    HAVE_UNITS = False
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_cli_synth_json_rows(cache):
+    res = CliRunner().invoke(main, ["synth", "--formats", "mac8,tinydot", "--json", "-j", "1"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert all(REQUIRED <= set(r) for r in rows)
+    tot = {r["format"]: r for r in rows if r["sub_block"] == "total"}
+    assert set(tot) == {"mac8", "tinydot"}
+    subs = [r for r in rows if r["format"] == "tinydot" and r["sub_block"] != "total"]
+    assert {r["sub_block"] for r in subs} == {"multiplier_0", "multiplier_1", "adder_tree",
+                                              "accumulator"}
+    assert sum(r["area_um2"] for r in subs) == pytest.approx(tot["tinydot"]["area_um2"])
+    assert sum(r["energy_pj"] for r in subs) == pytest.approx(tot["tinydot"]["energy_pj"])
+    for r in tot.values():
+        assert r["area_um2"] > 0 and r["delay_ns"] > 0 and r["energy_pj"] > 0 and r["leakage_uw"] > 0
+
+
+def test_cache_hit_skips_synthesis(cache, monkeypatch):
+    first = flow.unit_cost("mac8")
+    assert any(cache.rglob("*.json"))
+
+    def boom(*a, **k):
+        raise AssertionError("synthesis ran despite a cache hit")
+
+    monkeypatch.setattr(flow, "synthesize", boom)
+    assert flow.unit_cost("mac8") == first
+    with pytest.raises(AssertionError, match="cache hit"):
+        flow.unit_cost("mac8", use_cache=False)
+
+
+def test_cli_energy_and_errors(cache):
+    r = CliRunner().invoke(main, ["energy", "--unit", "mac8", "--stream", "random"])
+    assert r.exit_code == 0, r.output
+    assert "pJ per MAC" in r.output
+    bad = CliRunner().invoke(main, ["energy", "--unit", "mac8", "--stream", "nope.npz"])
+    assert bad.exit_code != 0 and "neither one of gaussian, heavy, random" in bad.output
+    bad = CliRunner().invoke(main, ["synth", "-f", "mac8", "-l", "/no/such.lib"])
+    assert bad.exit_code != 0 and "liberty file not found" in bad.output
+
+
+def test_table6_counts_follow_the_study():
+    # Eq. 44 aligner width: E2M1 -> 10, E4M3 -> capped at 24.
+    assert aligner_width(2, 1) == 10 and aligner_width(4, 3) == 24
+    c = table6_counts("mxint8")
+    assert c["multiplier"] == 32 * 8 ** 2 and c["adder_tree"] == 2 * 32 * 8
+    c = table6_counts("mxfp8_e4m3")
+    assert c["multiplier"] == 32 * 4 ** 2 and c["adder_tree"] == 32 * 24
+    assert c["aligner"] == pytest.approx(32 * 24 * np.log2(24))
+    assert c["normalizer"] == pytest.approx(24 * np.log2(24))
+    c = table6_counts("nvfp4")
+    assert c["multiplier"] == 16 * 2 ** 2 and c["aligner"] == pytest.approx(16 * 10 * np.log2(10))
+
+
+def test_analytic_model_orders_formats_like_table5():
+    f = cell_factors()
+    assert f["FA"][0] == pytest.approx(4.256)     # the library's FA_X1-derived cell
+    per = {}
+    for fmt in ("mxfp8_e4m3", "mxint8", "nvfp4", "nvint4"):
+        a = analytic_cost(fmt)
+        per[fmt] = (a["total"]["area_um2"] / a["lanes"], a["total"]["energy_pj"] / a["lanes"])
+    ref = per["mxfp8_e4m3"]
+    ratios = {k: (v[0] / ref[0], v[1] / ref[1]) for k, v in per.items()}
+    # Same ordering as the study's Table 5 (absolute cell factors are unpublished).
+    order = sorted(ratios, key=lambda k: ratios[k][0])
+    assert order == sorted(PUBLISHED_TABLE5["area"].keys() & ratios.keys(),
+                           key=lambda k: PUBLISHED_TABLE5["area"][k])
+    for k in ratios:
+        assert abs(ratios[k][0] - PUBLISHED_TABLE5["area"][k]) < 0.2
+
+
+def test_table5_and_reports(tmp_path):
+    rows = []
+    for fmt, lanes, area, e in (("mxfp8_e4m3", 32, 3200.0, 32.0), ("mxint8", 32, 1600.0, 16.0),
+                                ("nvfp4", 16, 400.0, 4.0)):
+        rows.append(dict(format=fmt, kind="block", lanes=lanes, library="L", sub_block="total",
+                         area_um2=area, cells=10, delay_ns=1.0, energy_pj=e,
+                         dynamic_per_mac_pj=e / lanes, leakage_uw=1.0))
+        rows.append(dict(format=fmt, kind="block", lanes=lanes, library="L",
+                         sub_block="multiplier_0", area_um2=area / 2, cells=5, delay_ns=1.0,
+                         energy_pj=e / 2, leakage_uw=0.5))
+    df = pd.DataFrame(rows)
+    t5 = table5(df)
+    r = t5.set_index("format")
+    assert r.loc["mxint8", "area_x"] == pytest.approx(0.5)
+    assert r.loc["nvfp4", "area_x"] == pytest.approx(0.25)          # per lane
+    assert r.loc["nvfp4", "energy_x"] == pytest.approx(0.25)
+    assert r.loc["mxint8", "study_energy_x"] == 0.63
+    paths = write_reports(df, tmp_path)
+    for p in paths.values():
+        assert p.is_file() and p.stat().st_size > 0
+    assert markdown_table(t5).count("\n") == len(t5) + 2
+
+
+def test_synthetic_streams():
+    for kind in flow.STREAM_KINDS:
+        s = flow.synthetic_stream("nvint4", kind, 50, 16, seed=1)
+        assert s["a_codes"].shape == (50, 16) and s["a_codes"].dtype == np.uint8
+        assert s["a_scales"].shape == (50,)
+        assert s["a_codes"].max() < 16
+    with pytest.raises(ValueError, match="unknown stream kind"):
+        flow.synthetic_stream("nvint4", "laplace", 4, 16)
+
+
+@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
+def test_workload_stream_file_drives_a_unit(tmp_path):
+    from intfp.models.workloads.streams import OperandStream, save_streams
+    s = flow.synthetic_stream("nvint4", "heavy", 40, 16, seed=3)
+    path = save_streams(tmp_path / "w.npz", [OperandStream("qk", "nvint4", s["a_codes"],
+                                                           s["a_scales"], s["b_codes"],
+                                                           s["b_scales"], 1.0, 1.0, 16)])
+    got = flow.load_stream(path, "nvint4")
+    d = flow.design_for("nvint4")
+    ins = flow.unit_inputs(d, got, cycles=5, streams=8)
+    assert ins["a"].shape == (5, 8, 16 * 4) and ins["a_scale"].shape == (5, 8)
+    # Stream 1 starts at block 5; lane 0's 4 code bits LSB first.
+    code = s["a_codes"][5, 0]
+    assert list(ins["a"][0, 1, :4]) == [bool((code >> i) & 1) for i in range(4)]
+    with pytest.raises(ValueError, match="no operand stream in format 'mxint8'"):
+        flow.load_stream(path, "mxint8")
+
+
+@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
+def test_nvint4_unit_netlist_matches_the_bit_exact_model():
+    """Post-synthesis equivalence of a real unit: the mapped NVINT4 block unit's ``dot``
+    output equals :func:`intfp.models.hwmodel.block_dot` bit for bit on Gaussian blocks."""
+    from intfp.analysis.liberty import read_liberty
+    from intfp.analysis.netlist import Netlist
+    from intfp.analysis.yosys import synthesize
+    from intfp.models.hwmodel import block_dot
+    d = flow.design_for("nvint4")
+    r = synthesize(d.rtlil, d.top)
+    nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
+    cycles, streams = 6, 64
+    s = flow.synthetic_stream("nvint4", "gaussian", cycles * streams, 16, seed=7)
+    ins = flow.unit_inputs(d, s, cycles=cycles, streams=streams)
+    out, _ = nl.simulate(ins, count_toggles=False)
+    want = block_dot("nvint4", s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
+    # Simulation stream s replays blocks s*cycles ... (s+1)*cycles - 1: transpose to block order.
+    assert np.array_equal(out["dot"].T.reshape(-1).astype(np.uint32), want.reshape(-1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
+@pytest.mark.parametrize("fmt", ["mxfp8_e4m3", "mxint8", "nvfp4"])
+def test_units_netlist_matches_the_bit_exact_model(fmt):
+    from intfp.analysis.liberty import read_liberty
+    from intfp.analysis.netlist import Netlist
+    from intfp.analysis.yosys import synthesize
+    from intfp.models.hwmodel import block_dot
+    d = flow.design_for(fmt)
+    r = synthesize(d.rtlil, d.top)
+    nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
+    s = flow.synthetic_stream(fmt, "heavy", 4 * 64, d.block_size, seed=8)
+    ins = flow.unit_inputs(d, s, cycles=4, streams=64)
+    out, _ = nl.simulate(ins, count_toggles=False)
+    want = block_dot(fmt, s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
+    # Simulation stream s replays blocks s*cycles ... (s+1)*cycles - 1: transpose to block order.
+    assert np.array_equal(out["dot"].T.reshape(-1).astype(np.uint32), want.reshape(-1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
+@pytest.mark.parametrize("name", ["mxint8+nvint4", "mxfp8+nvfp4"])
+def test_mixed_units_netlist_matches_the_bit_exact_model(name):
+    """Both modes of a mapped Table 7 unit: channel outputs equal hwmodel.block_dot of the
+    MX block (8-bit mode, channel 0) or of each NV block (4-bit mode)."""
+    from intfp.analysis.liberty import read_liberty
+    from intfp.analysis.netlist import Netlist
+    from intfp.analysis.yosys import synthesize
+    from intfp.models.hwmodel import block_dot
+    d = flow.design_for(name, kind="mixed")
+    r = synthesize(d.rtlil, d.top)
+    nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
+    comp = d.component
+    cycles, streams, ch = 3, 64, comp.channels
+    for mode in (0, 1):
+        ins = flow.unit_inputs(d, "heavy", cycles=cycles, streams=streams, seed=9, mode=mode)
+        out, _ = nl.simulate(ins, count_toggles=False)
+        dot = out["dot"].T.reshape(-1)                  # block order, see unit_inputs
+        lanes = np.array([[(int(v) >> (32 * g)) & 0xFFFFFFFF for g in range(ch)] for v in dot],
+                         dtype=np.int64)
+        fmt = comp.mx_spec.fmt.name if mode == 0 else comp.nv_spec.fmt.name
+        s = flow.synthetic_stream(fmt, "heavy", cycles * streams * (1 if mode == 0 else ch),
+                                  comp.lanes if mode == 0 else 16, seed=9)
+        want = block_dot(fmt, s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
+        if mode == 0:
+            assert np.array_equal(lanes[:, 0].astype(np.uint32), want)
+            assert not lanes[:, 1:].any()
+        else:
+            assert np.array_equal(lanes.reshape(-1).astype(np.uint32), want)
