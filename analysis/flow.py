@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .cache import cache_get, cache_key, cache_put
+from intfp.cache import cache_get, cache_key, cache_put
 from .liberty import read_liberty
 from .yosys import resolve_liberty, synthesize, yosys_version
 

@@ -34,7 +34,6 @@ import hashlib
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -641,7 +640,7 @@ def read_text(path: str | os.PathLike) -> str:
 
 
 def _cache_dir() -> Path:
-    from .cache import cache_dir
+    from intfp.cache import cache_dir
     return cache_dir() / "liberty"
 
 
@@ -692,13 +691,10 @@ def read_liberty(path: str | os.PathLike, *, use_cache: bool = True) -> Library:
                   cells, b.units, str(wl).strip('"') if wl else None)
     lib.check_areas()
     if use_cache:
+        from intfp.cache import atomic_write
         try:
-            pkl.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=pkl.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(lib, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, pkl)
+            atomic_write(pkl, lambda f: pickle.dump(lib, f, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            pass
+            pass                           # an unwritable cache only costs a reparse next time
     _MEMO[sha] = lib
     return lib

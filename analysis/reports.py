@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .analytic import PUBLISHED_TABLE5
-from .cache import atomic_write_text
+from intfp.cache import atomic_write_text
 
 __all__ = ["table5", "write_reports", "plot_normalized", "plot_stacked", "markdown_table", "REFERENCE"]
 

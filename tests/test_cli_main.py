@@ -1,5 +1,6 @@
 """The `intfp` CLI's own commands and the main job (small settings)."""
 import json
+import time
 
 import pandas as pd
 from click.testing import CliRunner
@@ -41,23 +42,40 @@ def test_qsnr_json_shows_the_studys_trends():
     assert (gauss["qsnr_db"] - gauss["theory_db"]).abs().max() < 1.5
 
 
-def test_main_job_writes_report_and_reruns_from_cache(tmp_path, monkeypatch):
+def test_main_job_end_to_end_quick_and_cached_rerun(tmp_path, monkeypatch):
+    """`intfp run --quick`: every stage (QSNR study, workloads, verification, synthesis and
+    energy) on a smoke-sized plan; a rerun comes from the cache."""
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    first = invoke("run", "--out", str(out), "--blocks", "256")
+    first = invoke("run", "--quick", "--out", str(out), "--workers", "2")
     assert "computed" in first
-    for name in ("report.html", "report.md", "qsnr.csv", "qsnr.png", "crossovers.csv", "formats.csv",
-                 "int_vs_fp.csv", "run.json"):
+    for name in ("report.html", "report.md", "qsnr.png", "crossovers.csv", "workloads.csv",
+                 "verification.csv", "hardware_cost.csv", "table5.csv", "pareto.csv", "pareto.png",
+                 "run.json"):
         assert (out / name).stat().st_size > 0, name
+    ver = pd.read_csv(out / "verification.csv")
+    assert ver["passed"].all() and (ver["vectors"] > 0).all()
+    hw = pd.read_csv(out / "hardware_cost.csv")
+    tot = hw[hw["sub_block"] == "total"].set_index("format")
+    assert (tot["area_um2"] > 0).all() and (tot["energy_pj"] > 0).all()
+    t5 = pd.read_csv(out / "table5.csv").set_index("format")
+    assert t5.loc["mxfp8_e4m3", "area_x"] == 1.0
     html = (out / "report.html").read_text()
-    assert '<img src="qsnr.png"' in html and "Crossover" in html
-    assert "cached" in invoke("run", "--out", str(out), "--blocks", "256")
+    assert "synthesized Table 5" in html and '<img src="pareto.png"' in html
+    t0 = time.perf_counter()
+    again = invoke("run", "--quick", "--out", str(out), "--workers", "2")
+    assert "computed" not in again and time.perf_counter() - t0 < 30
+
+
+def test_run_rejects_unknown_stage():
+    r = CliRunner().invoke(main, ["run", "--stages", "qsnr,synthesis"])
+    assert r.exit_code != 0 and "unknown stage(s) synthesis; allowed: qsnr, workloads" in r.output
 
 
 def test_report_rebuilds_from_out_and_explains_an_empty_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    invoke("run", "--out", str(out), "--blocks", "256")
+    invoke("run", "--quick", "--stages", "qsnr", "--out", str(out))
     (out / "report.html").unlink()
     assert "wrote" in invoke("report", "--out", str(out))
     assert "qsnr.png" in (out / "report.html").read_text()

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from intfp.main_job import run_main_job
+from intfp.main_job import QUICK_PLAN, run_main_job
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -31,7 +31,7 @@ def browser():
 def test_report_renders_with_images_and_links(browser, tmp_path, monkeypatch):
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    run_main_job(out_dir=out, n_blocks=256, log=lambda *a: None)
+    run_main_job(out_dir=out, plan=QUICK_PLAN, stages=("qsnr",), log=lambda *a: None)
     report = out / "report.html"
     browser.get(report.as_uri())
     assert browser.title == "intfp report"
