@@ -16,3 +16,5 @@ test-all: setup
 
 bench: setup
 	.venv/bin/python benchmarks/quantize_throughput.py
+	.venv/bin/python benchmarks/rtl_verify_throughput.py
+	.venv/bin/python benchmarks/energy_throughput.py
