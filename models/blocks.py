@@ -176,12 +176,13 @@ def ue8m0_exponent(amax: np.ndarray, elem, rule: str) -> np.ndarray:
     return np.minimum(np.maximum(s, UE8M0_EMIN), UE8M0_EMAX).astype(np.int32, copy=False)
 
 
+# 2^e as float32 for every UE8M0 exponent e in [-127, 127] (2^-127 is the subnormal 0x00400000).
+_POW2_UE8M0 = np.ldexp(np.float32(1.0), np.arange(UE8M0_EMIN, UE8M0_EMAX + 1)).astype(np.float32)
+
+
 def _pow2(exp: np.ndarray) -> np.ndarray:
-    """2**exp as float32 for integer exponents in [-127, 127], built from bits (2^-127 is the
-    float32 subnormal 0x00400000)."""
-    exp = exp.astype(np.int32, copy=False)
-    bits = np.where(exp > -127, (exp + 127) << 23, np.int32(1 << 22))
-    return bits.astype(np.int32, copy=False).view(np.float32)
+    """2**exp as float32 for integer exponents in [-127, 127]: a table lookup."""
+    return _POW2_UE8M0[np.asarray(exp, dtype=np.intp) - UE8M0_EMIN]
 
 
 @dataclass
