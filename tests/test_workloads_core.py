@@ -188,3 +188,66 @@ def test_asymmetric_int_format_uses_the_unpaired_code():
     from intfp.models.workloads.qgemm import quantize_operand
     assert quantize_operand(x, "mxint8", -1)[0, 0].item() == -127 / 64     # symmetric: clipped
     assert quantize_operand(x, "mxint8_asym", -1)[0, 0].item() == -2.0     # asymmetric: code -128
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("int8_asym", "'int8_asym' has block size 'tensor'"),        # a direct-cast element format, not a block format
+    ("foo_asym", "unknown format 'foo_asym'; allowed: fp64"),
+])
+def test_asym_names_are_validated_like_every_other_format(bad, match):
+    """An ``_asym`` name must go through the same checks as any format: ``int8_asym`` (no integer block
+    along the reduction dim) used to reach ``k % 'tensor'`` and die with a TypeError, and an unknown
+    ``foo_asym`` was reported as ``'foo'`` without the reference formats in the allowed list."""
+    with pytest.raises(ValueError, match=match):
+        qmatmul(*_ab(), bad)
+
+
+def test_record_path_that_is_a_directory_fails_before_any_compute(tmp_path):
+    """docs/workloads.md: the record path is checked up front. A directory named ``*.npz`` passed the
+    check and only failed in ``os.replace`` after every format had run."""
+    (tmp_path / "d.npz").mkdir()
+    with pytest.raises(ValueError, match=r"d\.npz.*is a directory"):
+        run_workload("hla", ["mxint8"], record=tmp_path / "d.npz", n=64, heads=1, serial=False, progress=False)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ValueError, match="is not a directory"):
+        run_workload("hla", ["mxint8"], record=tmp_path / "f" / "x.npz")
+
+
+@pytest.mark.parametrize("fmt", ["mxint8", "nvfp4"])
+def test_hadamard_qmatmul_is_q_of_a_times_blockdiag_r_times_q_of_rt_b(fmt):
+    """Definition (docs/workloads.md, arXiv 2510.25602 section 5.2): with the explicit block-diagonal
+    R = diag(d) H / sqrt(n), qmatmul(hadamard=True) = Q(a R) Q(R^T b), and (a R)(R^T b) = a b exactly."""
+    from intfp.models.hadamard import RandomHadamard
+    bs = block_format(fmt).block_size
+    a, b = _ab(m=8, k=64, n=8, seed=3)
+    R = torch.block_diag(*[torch.as_tensor(RandomHadamard(bs, 5).matrix())] * (64 // bs))
+    expect = torch.as_tensor(quantize((a @ R).float(), fmt, axis=-1)) @ torch.as_tensor(
+        quantize((R.T @ b).float(), fmt, axis=-2))
+    torch.testing.assert_close(qmatmul(a, b, fmt, hadamard=True, seed=5), expect, rtol=0, atol=1e-6)
+    torch.testing.assert_close((a @ R) @ (R.T @ b), a @ b, rtol=1e-12, atol=1e-12)
+
+
+def test_unknown_format_lists_only_what_the_gemm_accepts():
+    """The allowed list named direct-cast element formats (e4m3, int8, ...) that the GEMM then rejects."""
+    with pytest.raises(ValueError) as e:
+        qmatmul(*_ab(), "foo")
+    msg = str(e.value)
+    assert "mxint8" in msg and "nvfp4" in msg and "fp64" in msg and ", e4m3," not in msg and ", int8," not in msg
+
+
+def test_streams_of_a_block_format_with_fp32_scales_keep_the_scale_values(tmp_path):
+    """qmatmul accepts any BlockFormat with an integer block, e.g. INT8 elements with FP32 block scales
+    (the study's high-precision-scale baseline, ``intfp.models.formats`` scale ``fp32``). Its
+    ``quantize_codes().scale_codes`` are float32 scale values; the recorder cast them to uint8
+    (1.73 -> 1), silently corrupting the stream. The stream must hold them exactly."""
+    bf = block_format("int8", block_size=32, scale="fp32")
+    a, b = _ab(m=4, k=64, n=3, seed=2)
+    rec = GemmRecorder(pairs_per_call=10_000)
+    out = qmatmul(a, b, bf, recorder=rec, name="x")
+    s = rec.streams["x"]
+    ca = quantize_codes(a.float(), bf, axis=-1)
+    np.testing.assert_array_equal(s.a_scales[:2], np.asarray(ca.scale_codes)[0])
+    elem = bf.element.decode_table()
+    dots = (elem[s.a_codes] * elem[s.b_codes]).sum(1) * s.a_scales.astype(np.float64) * s.b_scales
+    np.testing.assert_allclose(dots.reshape(4, 3, 2).sum(-1), out.numpy(), rtol=1e-5, atol=1e-5)
+    assert load_streams(save_streams(tmp_path / "s.npz", rec.streams)) == rec.streams

@@ -75,3 +75,20 @@ def test_phased_training_and_quantized_sampling_run():
     assert set(rec.macs) == {f"gen{k}.l{i}" for k in (0, 1) for i in range(3)}
     with pytest.raises(ValueError, match="boundaries must decrease"):
         dmd.PhasedDMD(teacher, boundaries=(1.0, 0.2, 0.5, 0.0))
+
+
+def test_descending_the_dmd_gradient_moves_samples_toward_the_teacher():
+    """The DMD generator gradient is s_fake - s_real (the reverse-KL gradient, DMD2 ``edm_guidance.py``),
+    so x - lr * grad must move toward the teacher's distribution. Teacher: the exact ring GMM; fake: the
+    same GMM shifted by +delta; samples from the fake at s = 0.5: the mean step must point along -delta."""
+    modes = dmd.ring_modes()
+    delta = torch.tensor([0.3, -0.2], dtype=torch.float64)
+
+    def exact(m):
+        return lambda x, t, mm=None, prefix=None: dmd.gmm_velocity(x, t, m)
+    g = torch.Generator().manual_seed(7)
+    x0 = dmd.gmm_sample(4000, g, modes + delta)
+    x_s = 0.5 * x0 + 0.5 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    grad, _ = dmd.dmd_gradient(exact(modes), exact(modes + delta), x_s, 0.5, g)
+    step = -grad.mean(0)
+    assert float(step @ delta) < 0 and float(torch.nn.functional.cosine_similarity(step, -delta, 0)) > 0.9

@@ -62,12 +62,24 @@ def test_gradient_bias_is_zero_for_exact_gemms_and_small_for_mxint8(trained):
     assert q["grad_cos"] > 0.99 and q["grad_rel_err"] < 0.1
 
 
-def test_quantized_training_step_uses_quantized_backward():
+def test_quantized_training_step_uses_quantized_backward(monkeypatch):
+    """The study's training setting (arXiv 2510.25602 section 5.3): every GEMM's backward is quantized too.
+    The old test only checked that the loss curve was finite, which an unquantized backward passes as well;
+    count the quantized backward calls: all 6 GEMMs of the layer, every step, in the asymmetric format."""
+    from intfp.models.workloads import qgemm
+    seen = []
+    backward = qgemm._QMatmulFn.backward
+
+    def counting(ctx, g):
+        seen.append(getattr(ctx.fmt, "name", ctx.fmt))
+        return backward(ctx, g)
+    monkeypatch.setattr(qgemm._QMatmulFn, "backward", staticmethod(counting))
     torch.manual_seed(0)
     model = lm.TinyLM(SMALL, seed=1)
     tokens = lm.Grammar(1).tokens(5_000)
     curve = lm.train_lm(model, tokens, steps=10, batch=8, log_every=5, mm=make_mm("mxint8_asym"))
     assert len(curve) == 2 and all(torch.isfinite(torch.tensor(curve)))
+    assert seen == ["mxint8_asym"] * (6 * SMALL.n_layers * 10)
 
 
 def test_config_validation():

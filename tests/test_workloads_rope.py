@@ -87,3 +87,39 @@ def test_bad_inputs():
         rope.rope_angles(rope.position_ids(SEGS), "mrope", section=(16, 16, 16))
     with pytest.raises(ValueError, match="segment kind"):
         rope.position_ids([rope.Segment("audio", 3)])
+
+
+def test_offset_is_a_preceding_text_and_keeps_the_spatial_reset():
+    """A position offset stands for that many earlier text tokens: the running start ``st`` begins at
+    ``offset`` (HF ``get_rope_index``; ``JJJYmmm/Multimodal-RoPEs`` ``pos_design/mrope_i.py``). With
+    ``spatial_reset`` the vision h, w ids still restart at 0 (only t carries ``st``), so adding the offset
+    to all three rows afterwards (as the workload did) undoes the reset the MRoPE-I design is about."""
+    prefix = rope.position_ids([rope.text(1000)] + SEGS, spatial_reset=True)[:, 1000:]   # the definition
+    assert torch.equal(rope.position_ids(SEGS, spatial_reset=True, start=1000), prefix)
+    vis = rope.token_kinds(SEGS)
+    assert prefix[1:, vis].max() < 3                       # h, w of the vision tokens stay small
+    assert torch.equal(rope.position_ids(SEGS, start=1000), rope.position_ids(SEGS) + 1000)   # no reset: a shift
+    from intfp.models.workloads import catalog
+    ctx = catalog.RoPEWorkload.setup(seed=0, variant="mrope_i", spatial_reset=None, heads=1, kv_heads=1, head_dim=128,
+                                     text_len=30, image_hw=4, video_thw=(2, 4, 4), offset=100_000, base=1e6,
+                                     angles="fp64")
+    pos, vis = ctx["pos"], ctx["vision"]
+    assert pos[0].min() == 100_000 and pos[1:, vis].max() < 4
+
+
+def test_fp32_angles_are_bit_identical_to_hf():
+    """``angles=fp32`` claims HF's computation (transformers ``_compute_default_rope_parameters``:
+    ``inv_freq = 1 / base ** (arange(0, hd, 2).float() / hd)``, then a float32 ``inv_freq x pos`` product);
+    ``base ** (-i / hd)`` differs from it by 1 ulp in 24 of 64 frequencies (0.01 rad at position 1e5)."""
+    pos = torch.arange(100_000, 100_064)
+    inv_freq = 1.0 / (1e6 ** (torch.arange(0, 128, 2, dtype=torch.int64).float() / 128))
+    hf = pos.float()[:, None] * inv_freq[None, :]
+    assert torch.equal(rope.rope_angles(pos, "rope", dtype=torch.float32), hf)
+
+
+def test_rope_workload_rejects_heads_not_a_multiple_of_kv_heads():
+    """heads=12, kv_heads=8 with MHRoPE died in apply_rope with a bare broadcasting RuntimeError."""
+    from intfp.models.workloads.runner import run_workload
+    with pytest.raises(ValueError, match="heads=12 must be a multiple of kv_heads=8"):
+        run_workload("rope", ["mxint8"], progress=False, variant="mhrope", heads=12, kv_heads=8, text_len=30,
+                     image_hw=4, video_thw=(2, 4, 4))

@@ -77,7 +77,8 @@ class HLAWorkload:
                image_hw=16, video_thw=(4, 8, 8), offset=0, base=1e6, angles="fp64"))
 class RoPEWorkload:
     """Sequence: text(text_len) <vs> image <ve> text(30) <vs> video <ve> text(rest to a multiple of 32).
-    ``offset`` is added to every position id (large ids stress the angle precision); ``angles``
+    ``offset``: the sequence starts at position id ``offset``, as if preceded by that many text tokens
+    (large ids stress the angle precision; with spatial reset the vision h / w ids stay small); ``angles``
     (``fp64``, ``fp32`` as HF computes them, ``bf16``) is the precision of ``pos * inv_freq`` and of
     the cos/sin tables on the quantized path (the reference always uses float64). Extra columns:
     ``score_qsnr_db`` (pre-softmax QK^T), ``attn_kl`` (mean KL(P_ref || P_q) per query row, nats),
@@ -91,6 +92,9 @@ class RoPEWorkload:
         dtypes = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16}
         if angles not in dtypes:
             raise ValueError(f"angles must be one of {', '.join(dtypes)}; got {angles!r}")
+        if heads < 1 or kv_heads < 1 or heads % kv_heads:
+            raise ValueError(f"heads={heads} must be a multiple of kv_heads={kv_heads} (GQA repeats each KV head "
+                             f"heads // kv_heads times)")
         if spatial_reset is None:  # the paper's design: MRoPE-I and MHRoPE reset, Qwen2-VL MRoPE does not
             spatial_reset = variant in ("mrope_i", "mhrope")
         t, h, w = video_thw
@@ -98,7 +102,8 @@ class RoPEWorkload:
                 _rope.video(t, h, w), _rope.text(1)]
         n = sum(s.ntokens for s in segs)
         segs[-1] = _rope.text(1 + (-n) % 32)          # PV reduces over the sequence: keep it block aligned
-        pos = _rope.position_ids(segs, spatial_reset=spatial_reset) + offset
+        # offset = that many earlier text tokens: with spatial reset, vision h / w ids stay small
+        pos = _rope.position_ids(segs, spatial_reset=spatial_reset, start=offset)
         g = _gen(seed)
         L = pos.shape[1]
         q = torch.randn(1, heads, L, head_dim, generator=g, dtype=torch.float64)
@@ -114,7 +119,7 @@ class RoPEWorkload:
         out, scores, probs = _rope.attention(qr, kr, v)
         q_eval, k_eval = rotated(dtypes[angles]) if angles != "fp64" else (qr, kr)
         vis = _rope.token_kinds(segs)
-        return dict(q=q_eval, k=k_eval, v=v, reference=out, scores=scores, probs=probs, vision=vis)
+        return dict(q=q_eval, k=k_eval, v=v, reference=out, scores=scores, probs=probs, vision=vis, pos=pos)
 
     @staticmethod
     def evaluate(ctx, mm, fmt):

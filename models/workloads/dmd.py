@@ -16,8 +16,10 @@ of it and DMD2's ``edm_guidance.py``; they are marked *reconstructed* where we h
 * **DMD gradient** on ``x_{t_k}``: for ``t ~ U(t_k, 1)`` and ``x_t = alpha_{t|t_k} x_{t_k} +
   sigma_{t|t_k} eps``, ``g = w (v_T - v_F)`` with ``w = alpha_t alpha_{t|t_k} / (alpha_t sigma_t + sigma_t^2)``:
   this is ``d x_t / d x_{t_k}`` times ``s_fake - s_real`` written with velocities, so descending
-  ``0.5 ||x - sg(x - g)||^2`` moves samples toward the teacher's distribution. As in DMD2 the
-  gradient is divided by its mean absolute value.
+  ``0.5 ||x - sg(x - g)||^2`` moves samples toward the teacher's distribution. In training the
+  gradient is then divided by its batch-mean absolute value (*reconstructed*: a scale normalization
+  in the spirit of DMD2, which instead divides each sample's ``p_real - p_fake`` by its own
+  ``mean |x - x0_real|`` and has no analytic weight ``w``).
 * **Fake score** ``F_k`` (initialized from the teacher) is trained on generator samples ``x_s``,
   ``s = t_k``, with the subinterval objective
   ``E_{t~(s,1)} ||F(x_t, t) - [c eps - x_s / alpha_s]||^2`` with

@@ -67,17 +67,31 @@ def resolve_format(fmt) -> BlockFormat | str:
         return "fp64"
     if isinstance(fmt, str) and fmt.lower() in REFERENCE_FORMATS:
         return fmt.lower()
-    if isinstance(fmt, str) and fmt.lower().endswith("_asym") and fmt.lower() not in format_names():
-        return asymmetric(fmt.lower().removesuffix("_asym"))
     try:
-        bf = block_format(fmt)
-    except ValueError:
+        if isinstance(fmt, str) and fmt.lower().endswith("_asym") and fmt.lower() not in format_names():
+            bf = asymmetric(fmt.lower().removesuffix("_asym"))     # then the block-size check below too
+        else:
+            try:
+                bf = block_format(fmt)
+            except ValueError as e:
+                raise _UnknownFormat(str(e)) from None
+    except _UnknownFormat:
         raise ValueError(f"unknown format {fmt!r}; allowed: {', '.join(REFERENCE_FORMATS)}, "
-                         f"{', '.join(format_names())}") from None
+                         f"{', '.join(gemm_format_names())}, <int preset>_asym") from None
     if not isinstance(bf.block_size, int):
         raise ValueError(f"format {fmt!r} has block size {bf.block_size!r}; the quantized GEMM needs "
                          f"an integer block along the reduction dimension (e.g. mxint8, nvfp4)")
     return bf
+
+
+def gemm_format_names() -> list[str]:
+    """The block-format names the GEMM accepts: presets and aliases with an integer block size
+    (direct-cast element names such as ``e4m3`` or ``int8`` have none)."""
+    return [n for n in format_names() if isinstance(block_format(n).block_size, int)]
+
+
+class _UnknownFormat(ValueError):
+    """``block_format`` did not know the name (as opposed to a known name used wrongly)."""
 
 
 def asymmetric(fmt) -> BlockFormat:
@@ -87,7 +101,10 @@ def asymmetric(fmt) -> BlockFormat:
     biases INT8 training gradients; its presets are symmetric. ``"mxint8_asym"`` names this format
     anywhere a format name is accepted.
     """
-    bf = block_format(fmt)
+    try:
+        bf = block_format(fmt)
+    except ValueError as e:
+        raise _UnknownFormat(str(e)) from None
     if bf.element.kind != "int":
         raise ValueError(f"asymmetric clipping applies to INT formats only; got {bf.name!r} "
                          f"(allowed: mxint8, mxint6, mxint4, nvint4)")

@@ -12,7 +12,8 @@ Conventions follow HF ``transformers`` Qwen2-VL / Qwen2.5-VL (``get_rope_index``
   max previous id + 1. A vision block (LLM grid ``t x h x w``, raster order) gets
   ``(t_idx * temporal_scale, h_idx, w_idx) + st``; with ``spatial_reset`` (the paper's design),
   ``h`` and ``w`` restart at 0 in each block. The next segment starts at
-  ``st + max(t_idx * temporal_scale, h - 1, w - 1) + 1`` either way.
+  ``st + max(t_idx * temporal_scale, h - 1, w - 1) + 1`` either way. ``start`` is the initial
+  ``st`` (the sequence placed after that many text tokens; with the reset, vision h, w stay small).
 * Frequency allocation (:func:`rope_angles`): ``"rope"`` (1-D, the t row), ``"mrope"`` (Qwen2-VL,
   contiguous sections ``[16, 24, 24]``: pairs 0-15 t, 16-39 h, 40-63 w), ``"mrope_i"``
   (MRoPE-Interleave, ``[24, 20, 20]``: pair ``j`` takes h if ``j % 3 == 1`` and w if
@@ -62,13 +63,19 @@ def video(t: int, h: int, w: int) -> Segment:
     return Segment("video", t=t, h=h, w=w)
 
 
-def position_ids(segments, *, spatial_reset: bool = False, temporal_scale: float = 1.0) -> torch.Tensor:
+def position_ids(segments, *, spatial_reset: bool = False, temporal_scale: float = 1.0,
+                 start: int = 0) -> torch.Tensor:
     """``(3, L)`` int64 (t, h, w) position ids of a token sequence (module docstring).
 
     ``temporal_scale``: Qwen2.5-VL's ``second_per_grid_t * tokens_per_second`` for video frames
     (``t_idx = trunc(frame * temporal_scale)``; 1 is Qwen2-VL). Images always use frame 0.
+    ``start``: the first id, i.e. the ids of the sequence placed after ``start`` earlier text tokens.
+    Without ``spatial_reset`` this shifts all three rows; with it, vision ``h`` / ``w`` ids still
+    restart at 0 (only ``t`` carries the start), which a shift of the finished ids would undo.
     """
-    rows, st = [], 0
+    if start < 0:
+        raise ValueError(f"start must be >= 0; got {start}")
+    rows, st = [], int(start)
     for seg in segments:
         if seg.kind == "text":
             if seg.length < 0:
@@ -128,7 +135,8 @@ def rope_angles(pos: torch.Tensor, variant: str = "mrope_i", *, head_dim: int = 
     if pos.dim() == 1:
         pos = pos.expand(3, -1)
     npairs = head_dim // 2
-    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=dtype) / head_dim)
+    # As HF computes it (``_compute_default_rope_parameters``): 1 / base^(2i/hd), in ``dtype``.
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
     theta = pos.to(dtype)[:, :, None] * inv_freq                    # (3, L, pairs)
     section = tuple(section or DEFAULT_SECTIONS.get(variant, ()))
     if variant == "mhrope":

@@ -108,7 +108,11 @@ def check_record_path(record) -> Path | None:
         raise ValueError(f"--record path must end in .npz; got {str(path)!r}")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise ValueError(f"cannot write operand streams to {str(path)!r}: directory {str(directory)!r} does not exist")
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ValueError(f"cannot write operand streams to {str(path)!r}: {str(directory)!r} {what}")
+    if path.is_dir():
+        raise ValueError(f"cannot write operand streams to {str(path)!r}: it is a directory; give a file path "
+                         f"ending in .npz")
     if not os.access(directory, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ValueError(f"cannot write operand streams to {str(path)!r}: not writable")
     return path

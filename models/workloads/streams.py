@@ -32,7 +32,9 @@ class OperandStream:
     """Paired block operands of one named GEMM (see the module docstring).
 
     ``a_codes`` / ``b_codes``: uint8 ``(nblocks, k)``; ``a_scales`` / ``b_scales``: uint8
-    ``(nblocks,)``; ``*_tensor_scale``: the FP32 per-tensor scale of NV formats, else ``None``.
+    ``(nblocks,)`` UE8M0 / E4M3 scale codes (float32 scale values for a format with FP32 block
+    scales, as ``quantize_codes`` returns them); ``*_tensor_scale``: the FP32 per-tensor scale of NV
+    formats, else ``None``.
     """
 
     gemm: str
@@ -47,7 +49,10 @@ class OperandStream:
 
     def __post_init__(self):
         for f in _FIELDS:
-            setattr(self, f, np.ascontiguousarray(getattr(self, f), dtype=np.uint8))
+            x = np.asarray(getattr(self, f))
+            # Scales of formats with FP32 block scales are float32 values, not codes: keep them exact.
+            dtype = np.float32 if f.endswith("_scales") and x.dtype.kind == "f" else np.uint8
+            setattr(self, f, np.ascontiguousarray(x, dtype=dtype))
         n, k = self.a_codes.shape if self.a_codes.ndim == 2 else (None, None)
         if self.a_codes.ndim != 2 or self.b_codes.shape != self.a_codes.shape:
             raise ValueError(f"stream {self.gemm!r}: a_codes and b_codes must both be (nblocks, k); "
@@ -95,7 +100,10 @@ def save_streams(path: str | os.PathLike, streams: dict[str, OperandStream] | li
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise OSError(f"cannot write operand streams to {str(path)!r}: directory {str(directory)!r} does not exist")
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise OSError(f"cannot write operand streams to {str(path)!r}: directory {str(directory)!r} {what}")
+    if path.is_dir():
+        raise OSError(f"cannot write operand streams to {str(path)!r}: it is a directory")
     from intfp.cache import atomic_write
 
     try:
