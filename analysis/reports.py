@@ -58,6 +58,8 @@ def plot_normalized(t5: pd.DataFrame, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    if "area_x" in t5:
+        t5 = t5[t5["area_x"].notna()]       # units without a reference (scalar MACs) have no bar
     libs = list(dict.fromkeys(t5["library"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("area", "energy")):

@@ -143,6 +143,7 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
         write_reports(hw, out, stem="hardware")
         res["hardware_cost"] = hw
         res["table5"] = table5(hw)
+        res["hardware_subblocks"] = subblock_summary(hw)
         if "workloads" in res:
             res["pareto"] = _pareto(hw, res["workloads"], plan.stream_workload, out / "pareto.png")
 
@@ -250,6 +251,25 @@ def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers) ->
              for f, k, n, s in units]
     rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="synthesis")
     return pd.DataFrame([r for rs in rows for r in rs])
+
+
+TABLE6_ROWS = ("multiplier", "comparator", "aligner", "adder_tree", "normalizer", "dequantizer",
+               "accumulator")
+
+
+def subblock_summary(hw: pd.DataFrame) -> pd.DataFrame:
+    """Area, cells and energy per unit and Table 6 row (the k lane multipliers summed into one
+    row, a mixed unit's per-format aligners, adder trees, ... likewise); ``(top)`` is glue
+    logic outside every sub-block."""
+    sub = hw[hw["sub_block"] != "total"].copy()
+    sub["table6_row"] = sub["sub_block"].map(
+        lambda n: next((r for r in TABLE6_ROWS if n.startswith(r)), n))
+    cols = [c for c in ("area_um2", "cells", "energy_pj", "dynamic_pj", "leakage_uw") if c in sub]
+    out = sub.groupby(["format", "kind", "lanes", "table6_row"], sort=False)[cols].sum().reset_index()
+    tot = hw[hw["sub_block"] == "total"].set_index(["format", "kind"])["area_um2"]
+    out["area_share"] = [a / tot.get((f, k), float("nan"))
+                         for f, k, a in zip(out["format"], out["kind"], out["area_um2"])]
+    return out
 
 
 def _file_hash(path) -> str | None:
