@@ -149,7 +149,7 @@ def accuracy(n, seed, formats):
     """Print the hardware model's error against exact arithmetic per format and window."""
     from intfp.models.hwmodel import accuracy_table
 
-    click.echo(f"{n} blocks per row, seed {seed}; reference: float64 dot product of the decoded "
+    click.echo(f"{n} blocks per row, seed {seed}; reference: exact dot product of the decoded "
                "elements x block scales. CR = share of blocks equal to the correctly rounded FP32.")
     click.echo("")
     click.echo("| format | window n | Gaussian CR | Gaussian mean rel. err | Gaussian max rel. err "

@@ -257,7 +257,10 @@ def make_mixed(name: str, *, lanes: int | None = None, pipeline: int = 0):
 
 def mixed_vectors(name: str, n: int = 1000, seed: int = 0, lanes: int = 32):
     """Rows for a mixed unit: blocks from every distribution of ``block_stimulus`` for both
-    formats, the mode switching at random; expected values from ``hwmodel.block_dot``."""
+    formats, the mode switching at random, idle rows (``valid = 0``) inserted at random;
+    expected values from ``hwmodel.block_dot`` and ``hwmodel.accumulate``. ``dot`` /
+    ``dot_valid`` are sampled before the clock edge (combinational), ``acc`` / ``acc_valid``
+    after it (see :mod:`intfp.sim.vectors`)."""
     from intfp.sim import vectors as vec
 
     mx_name, nv_name = MIXED_UNITS[name]
@@ -272,28 +275,37 @@ def mixed_vectors(name: str, n: int = 1000, seed: int = 0, lanes: int = 32):
     nvsa, nvsb = nv.a_scale[order].reshape(n, ch), nv.b_scale[order].reshape(n, ch)
     first = rng.random(n) < 0.25
     first[0] = True
+    src, valid = vec._idle_rows(n, vec.IDLE_RATE, rng)
+    rows = len(src)
+    mode, nva, nvb, nvsa, nvsb = mode[src], nva[src], nvb[src], nvsa[src], nvsb[src]
+    mxa, mxb, mxsa, mxsb = mx.a[src], mx.b[src], mx.a_scale[src], mx.b_scale[src]
+    first = np.where(valid, first[src], rng.random(rows) < 0.5)
     # Inputs: 8-bit mode packs 32 8-bit codes, 4-bit mode 64 4-bit codes, in the same bits.
-    a8, b8 = vec.pack(mx.a, 8), vec.pack(mx.b, 8)
-    a4, b4 = vec.pack(nva.reshape(n, -1), 4), vec.pack(nvb.reshape(n, -1), 4)
+    a8, b8 = vec.pack(mxa, 8), vec.pack(mxb, 8)
+    a4, b4 = vec.pack(nva.reshape(rows, -1), 4), vec.pack(nvb.reshape(rows, -1), 4)
     sel = mode[:, None] == 1
     a_in, b_in = np.where(sel, a4, a8), np.where(sel, b4, b8)
-    sa = np.where(sel, nvsa, np.pad(mx.a_scale[:, None], ((0, 0), (0, ch - 1))))
-    sb = np.where(sel, nvsb, np.pad(mx.b_scale[:, None], ((0, 0), (0, ch - 1))))
-    dot_mx = hw.block_dot(mx_spec.fmt, mx.a, mx.b, mx.a_scale, mx.b_scale)
-    dot_nv = hw.block_dot(nv_spec.fmt, nva, nvb, nvsa, nvsb)            # (n, ch)
-    dot = np.where(sel, dot_nv, np.concatenate([dot_mx[:, None], np.zeros((n, ch - 1), np.uint32)], 1))
-    active = sel | (np.arange(ch) == 0)
-    acc = hw.accumulate(dot, axis=0, first=np.broadcast_to(first[:, None], (n, ch)), valid=active)
+    sa = np.where(sel, nvsa, np.pad(mxsa[:, None], ((0, 0), (0, ch - 1))))
+    sb = np.where(sel, nvsb, np.pad(mxsb[:, None], ((0, 0), (0, ch - 1))))
+    dot_mx = hw.block_dot(mx_spec.fmt, mxa, mxb, mxsa, mxsb)
+    dot_nv = hw.block_dot(nv_spec.fmt, nva, nvb, nvsa, nvsb)            # (rows, ch)
+    dot = np.where(sel, dot_nv, np.concatenate([dot_mx[:, None], np.zeros((rows, ch - 1), np.uint32)], 1))
+    active = (sel | (np.arange(ch) == 0)) & valid[:, None]
+    acc = hw.accumulate(dot, axis=0, first=np.broadcast_to(first[:, None], (rows, ch)), valid=active)
+    ones = np.ones(rows, bool)
     return vec.Vectors(
         name=f"mixed_{name}",
         clocked=True,
         inputs={"mode": vec.pack(mode, 1), "a": a_in, "b": b_in, "a_scale": vec.pack(sa, 8),
-                "b_scale": vec.pack(sb, 8), "valid": vec.pack(np.ones(n), 1),
+                "b_scale": vec.pack(sb, 8), "valid": vec.pack(valid, 1),
                 "first": vec.pack(first, 1)},
         expect={"dot": vec.pack(dot.astype(np.int64), 32), "acc": vec.pack(acc.astype(np.int64), 32),
-                "dot_valid": vec.pack(active.astype(np.int64), 1)},
-        mask={"dot": np.ones(n, bool), "acc": np.ones(n, bool), "dot_valid": np.ones(n, bool)},
-        fields={"dot": (32, ch, False), "acc": (32, ch, False), "dot_valid": (1, ch, False)},
-        count=int(n + (mode == 1).sum() * (ch - 1)),
+                "dot_valid": vec.pack(active.astype(np.int64), 1),
+                "acc_valid": vec.pack(active.astype(np.int64), 1)},
+        mask={"dot": valid, "acc": ones, "dot_valid": ones, "acc_valid": ones},
+        fields={"dot": (32, ch, False), "acc": (32, ch, False), "dot_valid": (1, ch, False),
+                "acc_valid": (1, ch, False)},
+        count=int(n + (mode[valid] == 1).sum() * (ch - 1)),
         coverage={"dot": vec.fp32_classes(dot[active]), "acc": vec.fp32_classes(acc[active])},
+        early=("dot", "dot_valid"),
     )

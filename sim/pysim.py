@@ -1,7 +1,8 @@
 """Run a :class:`~intfp.sim.vectors.Vectors` through Amaranth's own simulator.
 
 The same rows and the same timing as the cocotb testbench (:mod:`intfp.sim.tb_stream`): input
-row ``j`` is applied, one clock edge passes (clocked units), then every output port is sampled.
+row ``j`` is applied; the ``Vectors.early`` ports are sampled once the inputs settle, before
+the clock edge; one clock edge passes (clocked units); then every other output is sampled.
 No external tools; fast enough for small units and a few hundred rows, which makes it the
 unit-test path, while Icarus + cocotb checks the exported Verilog at volume.
 """
@@ -30,15 +31,22 @@ def simulate_pysim(dut, vectors: Vectors) -> tuple[dict[str, np.ndarray], dict[s
         port = Value.cast(getattr(dut, name))
         outs[name] = (port, np.zeros((rows, (len(port) + 7) // 8), np.uint8))
 
+    early = set(vectors.early) if vectors.clocked else set()
+
+    def sample(ctx, j, names):
+        for name in names:
+            port, buf = outs[name]
+            value = ctx.get(port) & ((1 << len(port)) - 1)          # two's complement bits
+            buf[j] = np.frombuffer(value.to_bytes(buf.shape[1], "little"), np.uint8)
+
     async def testbench(ctx):
         for j in range(rows):
             for port, data in ins:
                 ctx.set(port, _to_int(data[j]))
+            sample(ctx, j, [n for n in outs if n in early])      # settled, before the clock edge
             if vectors.clocked:
                 await ctx.tick()
-            for port, buf in outs.values():
-                value = ctx.get(port) & ((1 << len(port)) - 1)     # two's complement bits
-                buf[j] = np.frombuffer(value.to_bytes(buf.shape[1], "little"), np.uint8)
+            sample(ctx, j, [n for n in outs if n not in early])  # after the edge (registered)
 
     sim = Simulator(dut)
     if vectors.clocked:

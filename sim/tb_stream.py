@@ -4,8 +4,10 @@ The runner (:mod:`intfp.sim.runner`) passes two paths in the environment: ``INTF
 (the ``.npz`` written by ``Vectors.save``) and ``INTFP_OUTPUTS`` (where the sampled outputs
 go). A :class:`Driver` applies one input row per cycle on the falling clock edge (clocked
 units) or one row per step (combinational units); a :class:`Monitor` samples every output
-port once per row, just before the next row is applied; the :class:`Scoreboard` compares the
-samples with the model's expected rows and fails the test on the first mismatches.
+port once per row: the ``Vectors.early`` ports (combinational outputs) 1 ns after the inputs
+are applied, before the rising edge, the others just before the next row is applied (after
+the rising edge); the :class:`Scoreboard` compares the samples with the model's expected rows
+and fails the test on the first mismatches.
 """
 from __future__ import annotations
 
@@ -75,16 +77,18 @@ def _load():
     def pick(prefix):
         return {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
 
-    return bool(data["meta_clocked"]), pick("in_"), pick("exp_"), pick("mask_")
+    early = [str(x) for x in data["meta_early"]] if "meta_early" in data.files else []
+    return bool(data["meta_clocked"]), pick("in_"), pick("exp_"), pick("mask_"), early
 
 
 @cocotb.test()
 async def stream(dut):
     """Apply every row, sample every output port, compare with the model."""
-    clocked, inputs, expect, mask = _load()
+    clocked, inputs, expect, mask, early = _load()
     rows = len(next(iter(inputs.values())))
-    outputs = [name for name in expect]
-    driver, monitor = Driver(dut, inputs), Monitor(dut, outputs, rows)
+    driver = Driver(dut, inputs)
+    before = Monitor(dut, [name for name in expect if name in early], rows)
+    monitor = Monitor(dut, [name for name in expect if name not in early], rows)
     if clocked:
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         dut.rst.value = 1
@@ -93,7 +97,10 @@ async def stream(dut):
         await FallingEdge(dut.clk)
         dut.rst.value = 0
         for j in range(rows):
-            driver.apply(j)
+            driver.apply(j)                 # on the falling edge; the rising edge is 5 ns on
+            if before.samples:
+                await Timer(1, unit="ns")   # inputs settled, before the rising edge
+                before.sample(j)
             await FallingEdge(dut.clk)      # one rising edge has passed; inputs still row j
             monitor.sample(j)
     else:
@@ -101,8 +108,10 @@ async def stream(dut):
             driver.apply(j)
             await Timer(1, unit="ns")
             monitor.sample(j)
-    np.savez(os.environ["INTFP_OUTPUTS"], **monitor.samples)
-    bad = Scoreboard(expect, mask).mismatches(monitor.samples)
+            before.sample(j)
+    samples = monitor.samples | before.samples
+    np.savez(os.environ["INTFP_OUTPUTS"], **samples)
+    bad = Scoreboard(expect, mask).mismatches(samples)
     total = sum(len(v) for v in bad.values())
     detail = "; ".join(f"{name}: {len(idx)} rows, first {idx[:5].tolist()}"
                        for name, idx in bad.items() if len(idx))

@@ -6,8 +6,16 @@ model (:mod:`intfp.models.hwmodel`) predicts, with a mask of the rows to compare
 little-endian byte strings so that ports of any width (a 32-lane block is 256 bits) travel
 through ``.npz`` files to the cocotb testbench (:mod:`intfp.sim.tb_stream`) unchanged.
 
-Row timing (both for clocked and combinational units): output row ``j`` is sampled after input
-row ``j`` has been applied and, for clocked units, one rising edge has passed.
+Row timing. Combinational units: output row ``j`` is sampled after input row ``j`` has been
+applied and has settled. Clocked units: input row ``j`` is applied (on the falling clock edge);
+the ports in ``Vectors.early`` (combinational outputs such as ``dot`` of an unpipelined unit, a
+scalar MAC's ``product``) are sampled after the inputs settle and *before* the next rising
+edge, so an output that is registered when it should be combinational is caught; every other
+port (registered outputs: ``acc``, ``acc_valid``) is sampled after that rising edge.
+
+Clocked vectors insert idle rows (``valid = 0``, holding another block's data and a random
+``first``) between the stimulus rows, so that a unit that ignores ``valid`` is caught: the
+expected ``acc`` holds through them and ``acc_valid`` / ``dot_valid`` are compared on every row.
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
 __all__ = [
     "Vectors", "port_widths", "pack", "unpack", "fp32_classes", "BlockStimulus", "DISTRIBUTIONS",
     "block_stimulus", "block_vectors", "lane_vectors", "scalar_vectors", "LANE_COPIES",
+    "IDLE_RATE",
 ]
 
 #: Multipliers side by side in the exhaustive lane test (one row = LANE_COPIES pairs).
@@ -79,6 +88,7 @@ class Vectors:
     fields: dict[str, tuple[int, int, bool]] = field(default_factory=dict)  # port -> (bits, k, signed)
     count: int = 0                                 # vectors (pairs, blocks) checked
     coverage: dict = field(default_factory=dict)   # port -> FP32 class counts of expected values
+    early: tuple = ()                              # clocked: ports sampled before the clock edge
 
     @property
     def rows(self) -> int:
@@ -86,7 +96,8 @@ class Vectors:
 
     def save(self, path) -> Path:
         path = Path(path)
-        arrays = {"meta_clocked": np.array(self.clocked)}
+        arrays = {"meta_clocked": np.array(self.clocked),
+                  "meta_early": np.array(list(self.early), dtype=str)}
         arrays |= {f"in_{k}": v for k, v in self.inputs.items()}
         arrays |= {f"exp_{k}": v for k, v in self.expect.items()}
         arrays |= {f"mask_{k}": v for k, v in self.mask.items()}
@@ -149,10 +160,12 @@ def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
     by :func:`intfp.models.quantize_codes` (realistic codes and scales); ``uniform``: every code
     and scale equally likely (NaN / Inf included); ``zero``; ``max``: +-max codes and large
     scales (block overflow to Inf); ``subnormal``: FP subnormal codes only (INT: +-1);
-    ``cancel``: blocks whose products cancel exactly, and block pairs whose sum cancels in the
-    accumulator; ``scale_extremes``: the scale codes 0x00, 0x01, 0xFE, 0xFF (E4M3: zero,
+    ``cancel``: blocks whose products cancel exactly inside the block (lane pairs with equal and
+    opposite products), and block pairs whose sum cancels in the accumulator; ``scale_extremes``: the scale codes 0x00, 0x01, 0xFE, 0xFF (E4M3: zero,
     subnormal, 448, NaN, negative); ``special``: NaN / Inf lanes (FP formats that have them);
-    ``acc_overflow``: runs that overflow the FP32 accumulator; ``underflow``: MX blocks whose
+    ``acc_overflow``: MX: runs of 8 finite same-sign blocks in [2^125, 2^128) whose running sum
+    overflows the FP32 accumulator (finite + finite -> +-Inf); NV: runs of the largest blocks
+    (NV block results stay below ~1.2e8: the accumulator cannot overflow); ``underflow``: MX blocks whose
     scales put the result in or just around FP32's subnormal range (NV results cannot get
     there: the smallest nonzero NV block result is 2^-20 before the tensor scale).
     """
@@ -221,7 +234,9 @@ def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
         elif dist == "zero":
             a, b = np.zeros((2, m, k), np.int64)
             sa, sb = random_scales(m)
-        elif dist in ("max", "acc_overflow"):
+        elif dist == "max" or (dist == "acc_overflow" and nv):
+            # NV: block results stay below ~1.2e8 (16 x 36 x 448^2), so the accumulator cannot
+            # reach FP32's range; runs of the largest NV blocks instead.
             top = _max_code(elem)
             if elem.kind == "int" and dist == "max":
                 top = elem.sign_bit          # -2^(b-1): the largest product magnitude
@@ -233,10 +248,28 @@ def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
                 sa = rng.integers(0x70, 0x7F, m) if nv else rng.integers(200, 255, m)
                 sb = rng.integers(0x70, 0x7F, m) if nv else rng.integers(200, 255, m)
             else:
-                sa = np.full(m, 0x7E if nv else 190)
-                sb = np.full(m, 0x7E if nv else 190)
+                sa = np.full(m, 0x7E)
+                sb = np.full(m, 0x7E)
                 first = np.zeros(m, bool)
                 first[::8] = True
+        elif dist == "acc_overflow":
+            # MX: finite blocks of one sign per run of 8, scaled to [2^125, 2^128): the running
+            # sum passes FLT_MAX within a run, so the accumulator's own rounding overflows
+            # (finite + finite -> +-Inf), then adds finite blocks to Inf.
+            a, sa = quantized(np.abs(rng.standard_normal((m, k))))
+            b, sb = quantized(np.abs(rng.standard_normal((m, k))))
+            first = np.zeros(m, bool)
+            first[::8] = True
+            run_sign = np.repeat(rng.random(-(-m // 8)) < 0.5, 8)[:m]
+            a[run_sign] = _negate(elem, a[run_sign])
+            unscaled = hw.bits_to_f32(hw.block_dot(spec.fmt, a, b, 127, 127, spec.window))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.nan_to_num(np.floor(np.log2(np.abs(unscaled.astype(np.float64)))), nan=0.0,
+                                   posinf=0.0, neginf=0.0).astype(np.int64)
+            target = rng.integers(125, 128, m)          # result exponent
+            sa = rng.integers(127, 255, m)
+            sb = np.clip(target + 254 - lg - sa, 0, 254)
+            sa = np.clip(target + 254 - lg - sb, 0, 254)
         elif dist == "subnormal":
             if elem.kind == "fp":
                 a, b = (_fp_code(elem, rng.integers(0, 2, (m, k)), 0,
@@ -246,18 +279,30 @@ def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
                 b = rng.choice([1, elem.num_codes - 1, 0], (m, k))
             sa, sb = random_scales(m)
         elif dist == "cancel":
+            # Blocks 4i, 4i+1: products cancel exactly inside the block (lane pairs with equal
+            # and opposite products, at random lanes). Blocks 4i+2, 4i+3: a block and its copy
+            # with a negated, the second accumulated onto the first: acc returns to zero.
             a, sa = quantized(rng.standard_normal((m, k)))
             b, sb = quantized(rng.standard_normal((m, k)))
             half = k // 2
-            if half:
-                a[:, half:] = a[:, :half]
-                b[:, half:] = _negate(elem, b[:, :half])   # sum of products is exactly zero
-            # Every other block is a copy of the previous one with a negated: acc returns to 0.
-            src = np.arange(0, m - 1, 2)
-            xa, _ = quantized(rng.standard_normal((len(src), k)))
-            a[src], b[src + 1], sa[src + 1], sb[src + 1] = xa, b[src], sa[src], sb[src]
-            a[src + 1] = _negate(elem, xa)
-            first[src], first[src + 1] = True, False
+            intra = np.arange(m) % 4 < 2
+            if not half:
+                intra[:] = False
+            if half and intra.any():
+                a[intra, half:2 * half] = a[intra, :half]
+                b[intra, half:2 * half] = _negate(elem, b[intra, :half])
+                perm = np.argsort(rng.random((m, k)), axis=1)      # scatter the pairs over the lanes
+                rows = np.arange(m)[:, None]
+                a[intra] = a[rows, perm][intra]
+                b[intra] = b[rows, perm][intra]
+            src_blk = np.nonzero(~intra)[0]
+            src_blk = src_blk[:len(src_blk) - len(src_blk) % 2][::2]
+            src_blk = src_blk[src_blk + 1 < m]
+            if len(src_blk):
+                nxt = src_blk + 1
+                b[nxt], sa[nxt], sb[nxt] = b[src_blk], sa[src_blk], sb[src_blk]
+                a[nxt] = _negate(elem, a[src_blk])
+                first[src_blk], first[nxt] = True, False
         parts.append((a, b, sa, sb, first, np.full(m, dist)))
 
     a, b, sa, sb, first, kind = (np.concatenate(x) for x in zip(*parts))
@@ -275,30 +320,74 @@ def fp32_classes(bits) -> dict[str, int]:
             "normal": int(np.sum((e != 0) & (e != 0xFF)))}
 
 
-def block_vectors(spec: hw.DotSpec, stim: BlockStimulus, pipeline: int = 0) -> Vectors:
-    """Rows for a :class:`~intfp.rtl.units.BlockDotUnit`; expected ``dot`` / ``acc`` from the model."""
+#: Share of idle (``valid = 0``) rows inserted into clocked vectors.
+IDLE_RATE = 0.125
+
+
+def _idle_rows(n: int, rate: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Insert idle rows at random among ``n`` stimulus rows: returns, for every row, the index
+    of the stimulus row it carries (idle rows: a random one) and the ``valid`` flags."""
+    idle = rng.random(n) < rate                    # an idle row before stimulus row i
+    at = np.arange(n) + np.cumsum(idle)
+    total = n + int(idle.sum())
+    valid = np.zeros(total, bool)
+    valid[at] = True
+    src = rng.integers(0, max(n, 1), total)
+    src[at] = np.arange(n)
+    return src, valid
+
+
+def _delay(x, d: int, fill=0):
+    """``x`` delayed by ``d`` rows along axis 0 (the first ``d`` rows are ``fill``)."""
+    x = np.asarray(x)
+    if d == 0:
+        return x
+    return np.concatenate([np.full((d,) + x.shape[1:], fill, x.dtype), x[:len(x) - d]])
+
+
+def block_vectors(spec: hw.DotSpec, stim: BlockStimulus, pipeline: int = 0,
+                  idle: float = IDLE_RATE, seed: int = 0) -> Vectors:
+    """Rows for a :class:`~intfp.rtl.units.BlockDotUnit`; expected ``dot``, ``dot_valid``,
+    ``acc``, ``acc_valid`` from the model.
+
+    Idle rows (``valid = 0``, share ``idle``) are inserted among the blocks; ``pipeline``
+    trailing idle rows flush the pipeline. ``dot`` / ``dot_valid`` are sampled before the clock
+    edge: with ``pipeline=0`` they belong to the row's own inputs (combinational), with
+    ``pipeline=1`` to the previous row's. ``acc`` / ``acc_valid`` are sampled after the edge:
+    the accumulator after the row's block (``pipeline=1``: the previous row's) was added, or
+    held on an idle row. ``dot`` is compared on rows that carry a valid block.
+    """
     n, bits = len(stim), spec.elem.bits
-    rows = n + pipeline
-    pad = lambda x: np.concatenate([np.asarray(x, np.int64), np.zeros(pipeline, np.int64)])  # noqa: E731
-    padk = lambda x: np.concatenate([x, np.zeros((pipeline, spec.lanes), np.int64)])       # noqa: E731
-    dot = hw.block_dot(spec.fmt, stim.a, stim.b, stim.a_scale, stim.b_scale, spec.window)
-    acc = hw.accumulate(dot, first=stim.first)
-    exp_dot = pad(dot)
-    exp_acc = np.concatenate([np.zeros(pipeline, np.int64), acc.astype(np.int64)])
-    mask_dot = np.arange(rows) < n
-    mask_acc = np.arange(rows) >= pipeline
+    rng = np.random.default_rng(seed)
+    src, valid = _idle_rows(n, idle, rng)
+    valid = np.concatenate([valid, np.zeros(pipeline, bool)])
+    src = np.concatenate([src, np.zeros(pipeline, np.int64)])
+    rows = len(valid)
+    tail = np.arange(rows) >= rows - pipeline             # flush rows: zero inputs
+    a = np.where(tail[:, None], 0, stim.a[src])
+    b = np.where(tail[:, None], 0, stim.b[src])
+    sa = np.where(tail, 0, stim.a_scale[src])
+    sb = np.where(tail, 0, stim.b_scale[src])
+    first = np.where(valid, stim.first[src], rng.random(rows) < 0.5)
+    dot = hw.block_dot(spec.fmt, a, b, sa, sb, spec.window)          # per row, valid or not
+    acc = hw.accumulate(dot, first=first, valid=valid)                # holds on idle rows
+    p = pipeline
     return Vectors(
         name=f"block_{spec.fmt.name}_k{spec.lanes}",
         clocked=True,
-        inputs={"a": pack(padk(stim.a), bits), "b": pack(padk(stim.b), bits),
-                "a_scale": pack(pad(stim.a_scale), 8), "b_scale": pack(pad(stim.b_scale), 8),
-                "valid": pack(pad(np.ones(n)), 1), "first": pack(pad(stim.first), 1)},
-        expect={"dot": pack(exp_dot, 32), "acc": pack(exp_acc, 32),
-                "dot_valid": pack(mask_dot.astype(np.int64), 1)},
-        mask={"dot": mask_dot, "acc": mask_acc, "dot_valid": np.ones(rows, bool)},
-        fields={"dot": (32, 1, False), "acc": (32, 1, False), "dot_valid": (1, 1, False)},
+        inputs={"a": pack(a, bits), "b": pack(b, bits), "a_scale": pack(sa, 8),
+                "b_scale": pack(sb, 8), "valid": pack(valid, 1), "first": pack(first, 1)},
+        expect={"dot": pack(_delay(dot.astype(np.int64), p), 32),
+                "dot_valid": pack(_delay(valid.astype(np.int64), p), 1),
+                "acc": pack(_delay(acc.astype(np.int64), p), 32),
+                "acc_valid": pack(_delay(valid.astype(np.int64), p), 1)},
+        mask={"dot": _delay(valid, p, False), "dot_valid": np.ones(rows, bool),
+              "acc": np.ones(rows, bool), "acc_valid": np.ones(rows, bool)},
+        fields={"dot": (32, 1, False), "dot_valid": (1, 1, False), "acc": (32, 1, False),
+                "acc_valid": (1, 1, False)},
         count=n,
-        coverage={"dot": fp32_classes(dot), "acc": fp32_classes(acc)},
+        coverage={"dot": fp32_classes(dot[valid]), "acc": fp32_classes(acc[valid])},
+        early=("dot", "dot_valid"),
     )
 
 
@@ -337,7 +426,9 @@ def scalar_vectors(elem, seed: int = 0, acc_bits: int = 32, copies: int = 1,
     """Every pair of codes, in random order, through ``copies`` scalar MACs side by side
     (:class:`~intfp.rtl.units.ScalarMAC`, or ``Replicated`` of it when ``copies > 1``): copy c
     takes the c-th slice of the pairs, one per cycle, with ``first`` at random (p = 1/16), so
-    the product path is exhaustive and every accumulator is checked along its stream.
+    the product path is exhaustive and every accumulator is checked along its stream. Idle rows
+    (``valid = 0`` for every copy) are inserted at random; ``product`` is sampled before the
+    clock edge, ``acc`` / ``acc_valid`` after it.
     ``limit``: only the first ``limit`` pairs of the random order (a uniform sample)."""
     elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
     rng = np.random.default_rng(seed)
@@ -348,21 +439,30 @@ def scalar_vectors(elem, seed: int = 0, acc_bits: int = 32, copies: int = 1,
     b = np.resize(b[order], rows * copies).reshape(copies, rows).T
     first = rng.random((rows, copies)) < 1 / 16
     first[0] = True
+    # Idle rows (valid = 0 for every copy, random pairs and first) among the pair rows: the
+    # products are still compared (combinational), the accumulators must hold.
+    src, valid = _idle_rows(rows, IDLE_RATE, rng)
+    a, b, first = a[src], b[src], np.where(valid[:, None], first[src], rng.random((len(src), copies)) < 0.5)
+    rows = len(src)
+    valid2 = np.broadcast_to(valid[:, None], (rows, copies))
     product = hw.scalar_mac_product(elem, a, b)
     if elem.kind == "int":
-        acc = hw.int_accumulate(product.T, first.T, acc_bits).T
+        acc = hw.int_accumulate(product.T, first.T, acc_bits, valid=valid2.T).T
         pw, aw, signed = 2 * elem.bits, acc_bits, True
     else:
-        acc = hw.accumulate(product, first=first, axis=0).astype(np.int64)
+        acc = hw.accumulate(product, first=first, axis=0, valid=valid2).astype(np.int64)
         pw, aw, signed = 32, 32, False
-    ones = np.ones((rows, copies), np.int64)
     return Vectors(
         name=f"scalar_{elem.name}" + (f"_x{copies}" if copies > 1 else ""),
         clocked=True,
-        inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits), "valid": pack(ones, 1),
-                "first": pack(first, 1)},
-        expect={"product": pack(product.astype(np.int64), pw), "acc": pack(acc, aw)},
-        mask={"product": np.ones(rows, bool), "acc": np.ones(rows, bool)},
-        fields={"product": (pw, copies, signed), "acc": (aw, copies, signed)},
+        inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits),
+                "valid": pack(valid2.astype(np.int64), 1), "first": pack(first, 1)},
+        expect={"product": pack(product.astype(np.int64), pw), "acc": pack(acc, aw),
+                "acc_valid": pack(valid2.astype(np.int64), 1)},
+        mask={"product": np.ones(rows, bool), "acc": np.ones(rows, bool),
+              "acc_valid": np.ones(rows, bool)},
+        fields={"product": (pw, copies, signed), "acc": (aw, copies, signed),
+                "acc_valid": (1, copies, False)},
+        early=("product",),
         count=len(order),
     )

@@ -97,3 +97,43 @@ def test_scalar_mac_fp8_every_pair(elem):
                                          ("mxfp8_e5m2", 12), ("mxfp6_e3m2", 18)])
 def test_block_unit_window_sweep(fmt, window):
     _ok(checks.check_block(fmt, n=1000, seed=5, window=window))
+
+
+@pytest.mark.parametrize("defect", ["ignore_valid", "late_dot"])
+def test_testbench_catches_a_wrong_port_timing(defect):
+    """Negative control on Icarus: a unit that ignores `valid` (acc_valid stuck at 1), or whose
+    `dot` / `dot_valid` are registered one cycle late, fails the block checks."""
+    from amaranth import Module
+    from amaranth.lib import wiring
+
+    from intfp.rtl.units import BlockDotUnit
+    from intfp.sim.runner import build, simulate
+
+    spec = hw.dot_spec("nvint4", 4)
+
+    class Mutant(wiring.Component):
+        def __init__(self):
+            self._inner = BlockDotUnit(spec)
+            super().__init__(dict(self._inner.signature.members.items()))
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.inner = inner = self._inner
+            for name, member in inner.signature.members.items():
+                mine, theirs = getattr(self, name), getattr(inner, name)
+                if member.flow == wiring.In:
+                    m.d.comb += theirs.eq(1 if defect == "ignore_valid" and name == "valid" else mine)
+                elif defect == "late_dot" and name in ("dot", "dot_valid"):
+                    m.d.sync += mine.eq(theirs)
+                elif defect == "ignore_valid" and name == "acc_valid":
+                    m.d.comb += mine.eq(1)
+                else:
+                    m.d.comb += mine.eq(theirs)
+            return m
+
+    top = f"mutant_{defect}_nvint4_k4"
+    d, _ = build(Mutant, top, top)
+    res = simulate(vec.block_vectors(spec, vec.block_stimulus(spec, 60, seed=4)), d, top)
+    assert not res.passed and res.cocotb_failed == 1
+    port = "dot" if defect == "late_dot" else "acc_valid"
+    assert len(res.mismatches[port]) > 0

@@ -251,6 +251,67 @@ def test_block_unit_directed_corners():
     v = vec.block_vectors(spec, stim)
     samples, bad = simulate_pysim(BlockDotUnit(spec), v)
     _assert_clean(bad)
-    dot = v.decode("dot", samples["dot"]).astype(np.uint32)
+    dot = v.decode("dot", samples["dot"][v.mask["dot"]]).astype(np.uint32)   # the valid rows
     np.testing.assert_array_equal(dot, [hw.f32_to_bits(np.float32(2.0 ** -18)), 0, hw.FP32_NAN,
                                         hw.FP32_INF])
+
+
+# -- the checks catch a unit that breaks the port timing (mutation tests) -----------------------
+
+class _Mutant:
+    """Wrap a unit with one deliberate defect, same ports: ``ignore_valid`` (the unit sees
+    valid = 1 on every edge, acc_valid / dot_valid stuck at 1) or ``late`` (the named outputs
+    come one clock late)."""
+
+    @staticmethod
+    def make(inner, defect, late=("dot", "dot_valid")):
+        from amaranth import Module, Value
+        from amaranth.lib import wiring
+
+        class M(wiring.Component):
+            def __init__(self):
+                super().__init__(dict(inner.signature.members.items()))
+
+            def elaborate(self, platform):
+                m = Module()
+                m.submodules.inner = inner
+                for name, member in inner.signature.members.items():
+                    mine, theirs = getattr(self, name), getattr(inner, name)
+                    if member.flow == wiring.In:
+                        all_ones = (1 << len(Value.cast(mine))) - 1
+                        value = all_ones if (defect == "ignore_valid" and name == "valid") else mine
+                        m.d.comb += theirs.eq(value)
+                    elif defect == "late" and name in late:
+                        m.d.sync += mine.eq(theirs)
+                    elif defect == "ignore_valid" and name in ("acc_valid", "dot_valid"):
+                        m.d.comb += mine.eq((1 << len(Value.cast(mine))) - 1)
+                    else:
+                        m.d.comb += mine.eq(theirs)
+                return m
+
+        return M()
+
+
+def _caught(dut, v):
+    _, bad = simulate_pysim(dut, v)
+    return sum(len(x) for x in bad.values()) > 0
+
+
+@pytest.mark.parametrize("defect", ["ignore_valid", "late"])
+def test_scalar_vectors_catch_a_wrong_mac(defect):
+    v = vec.scalar_vectors("int4", seed=1, limit=120)
+    assert _caught(_Mutant.make(ScalarMAC("int4"), defect, late=("product",)), v)
+
+
+def test_pipelined_vectors_catch_a_late_dot():
+    spec = hw.dot_spec("nvint4", 4)
+    v = vec.block_vectors(spec, vec.block_stimulus(spec, 44, seed=2), pipeline=1)
+    assert _caught(_Mutant.make(BlockDotUnit(spec, pipeline=1), "late"), v)
+    assert _caught(_Mutant.make(BlockDotUnit(spec, pipeline=1), "ignore_valid"), v)
+
+
+@pytest.mark.parametrize("defect", ["ignore_valid", "late"])
+def test_mixed_vectors_catch_a_wrong_unit(defect):
+    from intfp.rtl.mixed import mixed_vectors
+    v = mixed_vectors("mxint8+nvint4", 24, seed=3, lanes=16)
+    assert _caught(_Mutant.make(make_unit("mxint8+nvint4", kind="mixed", lanes=16), defect), v)
