@@ -23,3 +23,11 @@ def fail_on(x: int, bad: int) -> dict:
     if x == bad:
         raise ValueError(f"x = {x} is bad")
     return {"x": x, "y": x * x}
+
+
+def slow_square(x: int, delay: float, calls_dir: str) -> dict:
+    """x^2 after ``delay`` seconds (for interruption tests); records each completed call."""
+    import time
+    time.sleep(delay)
+    Path(calls_dir, f"{x}-{os.getpid()}-{os.urandom(4).hex()}").touch()
+    return {"x": x, "y": x * x}

@@ -117,3 +117,41 @@ def test_external_scheduler_on_loopback(tmp_path):
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+
+
+_INTERRUPTED_SWEEP = """
+import sys
+sys.path.insert(0, {tests!r})
+from intfp.sweep import make_task, run_sweep
+tasks = [make_task("sweep_tasks:slow_square", {{"x": x, "delay": 0.4 if x < 3 else 30.0,
+                                              "calls_dir": {calls!r}}}) for x in range(6)]
+run_sweep(tasks, scheduler="sync", progress=False)
+"""
+
+
+def test_ctrl_c_keeps_finished_results_and_rerun_does_only_the_rest(tmp_path):
+    """Interrupt a sweep with SIGINT (Ctrl-C) while a long task runs: the finished tasks'
+    results are in the cache, no half-written entry exists, and a rerun computes only the
+    tasks that had not finished."""
+    import signal
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    code = _INTERRUPTED_SWEEP.format(tests=str(TESTS), calls=str(calls))
+    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ))
+    deadline = time.time() + 60
+    while len(list(calls.iterdir())) < 3 and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)                                       # task 3 (30 s) is now running
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) != 0                        # interrupted, not finished
+    assert len(list(calls.iterdir())) == 3
+    assert not list(cache_dir().rglob("*.tmp"))          # nothing half-written
+    done = [make_task("sweep_tasks:slow_square", {"x": x, "delay": 0.4, "calls_dir": str(calls)})
+            for x in range(3)]
+    assert all(cache_get(t.kind, t.key) == {"x": t.params["x"], "y": t.params["x"] ** 2} for t in done)
+    # Rerun: the finished tasks come from the cache; the unfinished ones (now quick) run.
+    rerun = done + [make_task("sweep_tasks:slow_square", {"x": x, "delay": 0.0, "calls_dir": str(calls)})
+                    for x in range(3, 6)]
+    res = run_sweep(rerun, scheduler="sync", progress=False)
+    assert [r["y"] for r in res] == [x * x for x in range(6)]
+    assert len(list(calls.iterdir())) == 6                # only x = 3, 4, 5 ran again
