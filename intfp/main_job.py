@@ -180,7 +180,8 @@ def _workloads_stage(plan: Plan, seed: int, log):
     from intfp.cache import cache_dir, cache_key, source_hash
     from intfp.models.workloads.runner import run_workload
 
-    formats = sorted({*plan.block_formats, *[u for m in plan.mixed_units for u in m.split("+")]})
+    formats = sorted({_canon(f) for f in
+                      (*plan.block_formats, *[u for m in plan.mixed_units for u in m.split("+")])})
     src = source_hash(*_MODEL_MODULES, *_workload_modules())
     frames, stream_path = [], None
     for name, opts in plan.workloads:
@@ -278,42 +279,55 @@ def _file_hash(path) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
 
 
-def _pareto(hw: pd.DataFrame, wl: pd.DataFrame, workload: str, png: Path) -> pd.DataFrame:
-    """Energy per MAC of each block unit vs the workload's output QSNR in that format."""
+def _pareto(hw: pd.DataFrame, wl: pd.DataFrame, stream_workload: str, png: Path) -> pd.DataFrame:
+    """Per workload: energy per MAC of each format's block unit (driven by ``stream_workload``'s
+    recorded operands) against the workload's output QSNR in that format, +/- Hadamard; the
+    Pareto-optimal points (no other format is both cheaper and more accurate) are marked."""
     from intfp.models import block_format
 
-    tot = hw[(hw["sub_block"] == "total") & (hw["kind"] == "block")].copy()
-    acc = wl[(wl["workload"] == workload)] if "workload" in wl else wl
-    rows = []
-    for _, r in tot.iterrows():
-        for had in (False, True):
-            a = acc[(acc["format"].map(lambda f: _canon(f)) == r["format"]) & (acc["hadamard"] == had)]
-            if len(a):
-                rows.append({"format": r["format"], "hadamard": had,
-                             "energy_per_mac_pj": r.get("dynamic_per_mac_pj", r.get("energy_per_mac_pj")),
-                             "area_per_lane_um2": r["area_um2"] / r["lanes"],
-                             "qsnr_db": float(a["qsnr_db"].iloc[0]),
-                             "bits": block_format(r["format"]).element.bits})
+    tot = hw[(hw["sub_block"] == "total") & (hw["kind"] == "block")].set_index("format")
+    emac = "dynamic_per_mac_pj" if "dynamic_per_mac_pj" in tot else "energy_per_mac_pj"
+    wl = wl.assign(canon=wl["format"].map(_canon))
+    wl = wl[wl["canon"].isin(tot.index)]
+    rows = [{"workload": r["workload"], "format": r["canon"], "hadamard": bool(r["hadamard"]),
+             "energy_per_mac_pj": float(tot.loc[r["canon"], emac]),
+             "area_per_lane_um2": float(tot.loc[r["canon"], "area_um2"] / tot.loc[r["canon"], "lanes"]),
+             "qsnr_db": float(r["qsnr_db"]), "bits": block_format(r["canon"]).element.bits}
+            for _, r in wl.iterrows()]
     df = pd.DataFrame(rows)
-    if len(df):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 4))
+    if not len(df):
+        return df
+    df["pareto"] = False
+    for (w, h), g in df.groupby(["workload", "hadamard"]):
+        for i, r in g.iterrows():
+            dominated = ((g["energy_per_mac_pj"] <= r["energy_per_mac_pj"]) & (g["qsnr_db"] >= r["qsnr_db"])
+                         & ((g["energy_per_mac_pj"] < r["energy_per_mac_pj"]) | (g["qsnr_db"] > r["qsnr_db"])))
+            df.loc[i, "pareto"] = not dominated.any()
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(dict.fromkeys(df["workload"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4), squeeze=False)
+    for ax, w in zip(axes[0], names):
         for had, marker in ((False, "o"), (True, "^")):
-            s = df[df["hadamard"] == had]
+            s = df[(df["workload"] == w) & (df["hadamard"] == had)].sort_values("energy_per_mac_pj")
             ax.scatter(s["energy_per_mac_pj"], s["qsnr_db"], marker=marker,
-                       label=f"{workload}{' + Hadamard' if had else ''}")
+                       label="Hadamard" if had else "plain")
+            front = s[s["pareto"]]
+            ax.plot(front["energy_per_mac_pj"], front["qsnr_db"], lw=0.8, alpha=0.6)
             for _, r in s.iterrows():
-                ax.annotate(r["format"], (r["energy_per_mac_pj"], r["qsnr_db"]), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel("dynamic energy per MAC (pJ), synthesized unit, recorded operands")
-        ax.set_ylabel(f"{workload} output QSNR (dB)")
+                ax.annotate(r["format"], (r["energy_per_mac_pj"], r["qsnr_db"]), fontsize=6.5,
+                            xytext=(3, 2), textcoords="offset points")
+        ax.set_title(w)
+        ax.set_xlabel("dynamic energy per MAC (pJ)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(png, dpi=120)
-        plt.close(fig)
+    axes[0][0].set_ylabel("output QSNR vs float64 (dB)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"energy from each unit driven by the {stream_workload} workload's recorded operands",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
     return df
 
 

@@ -35,9 +35,10 @@ SECTIONS: list[Section] = [
             ("hardware_area_stacked.png", "hardware_energy_stacked.png"),
             "Lane multipliers summed into one row; (top) is glue outside every sub-block. Every "
             "sub-block of every unit, with energy components and toggles: hardware_cost.csv."),
-    Section("Energy vs accuracy", "pareto.csv", ("pareto.png",),
-            "Dynamic energy per MAC of each format's block unit (HLA operands) against the HLA "
-            "workload's output QSNR in that format, with and without Hadamard rotation."),
+    Section("Energy vs accuracy, per workload", "pareto.csv", ("pareto.png",),
+            "Dynamic energy per MAC of each format's block unit (driven by the HLA workload's "
+            "recorded operands) against each workload's output QSNR in that format, with and "
+            "without Hadamard rotation; lines join the Pareto-optimal formats."),
     Section("Workload accuracy (output vs float64 reference)", "workloads.csv"),
     Section("Verification (cocotb on Icarus against the bit-accurate model)", "verification.csv"),
     Section("QSNR vs crest factor", None, ("qsnr.png",),
