@@ -15,12 +15,6 @@ from intfp.cli import main
 REQUIRED = {"format", "sub_block", "area_um2", "cells", "delay_ns", "energy_pj", "leakage_uw",
             "library"}
 
-try:
-    import intfp.rtl.units  # noqa: F401
-    HAVE_UNITS = True
-except ImportError:                    # pragma: no cover
-    HAVE_UNITS = False
-
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
@@ -130,7 +124,6 @@ def test_synthetic_streams():
         flow.synthetic_stream("nvint4", "laplace", 4, 16)
 
 
-@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
 def test_workload_stream_file_drives_a_unit(tmp_path):
     from intfp.models.workloads.streams import OperandStream, save_streams
     s = flow.synthetic_stream("nvint4", "heavy", 40, 16, seed=3)
@@ -148,7 +141,6 @@ def test_workload_stream_file_drives_a_unit(tmp_path):
         flow.load_stream(path, "mxint8")
 
 
-@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
 def test_nvint4_unit_netlist_matches_the_bit_exact_model():
     """Post-synthesis equivalence of a real unit: the mapped NVINT4 block unit's ``dot``
     output equals :func:`intfp.models.hwmodel.block_dot` bit for bit on Gaussian blocks."""
@@ -169,7 +161,6 @@ def test_nvint4_unit_netlist_matches_the_bit_exact_model():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
 @pytest.mark.parametrize("fmt", ["mxfp8_e4m3", "mxint8", "nvfp4"])
 def test_units_netlist_matches_the_bit_exact_model(fmt):
     from intfp.analysis.liberty import read_liberty
@@ -188,7 +179,6 @@ def test_units_netlist_matches_the_bit_exact_model(fmt):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_UNITS, reason="intfp.rtl.units not available")
 @pytest.mark.parametrize("name", ["mxint8+nvint4", "mxfp8+nvfp4"])
 def test_mixed_units_netlist_matches_the_bit_exact_model(name):
     """Both modes of a mapped Table 7 unit: channel outputs equal hwmodel.block_dot of the
