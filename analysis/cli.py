@@ -49,21 +49,26 @@ def _fail(e: Exception):
               help="Clock period for leakage energy (default: the unit's critical path)")
 @click.option("--booth", is_flag=True,
               help="Radix-4 Booth multipliers (Yosys `synth -booth`) instead of Yosys' array")
-@click.option("--jobs", "-j", type=int, default=None, help="Parallel processes")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Dask LocalCluster worker processes (default: cores; 1 = in this process)")
+@click.option("--scheduler", default=None, help="Run the sweep on an existing Dask cluster (tcp://HOST:PORT)")
+@click.option("--windows", default=None,
+              help="Comma-separated alignment-window widths to sweep for FP block units (default: the study's)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write CSV / Markdown / HTML reports and figures to this directory")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
 def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, booth,
-          jobs, out_dir, no_cache, as_json):
+          jobs, scheduler, windows, out_dir, no_cache, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from .flow import sweep
     from .reports import markdown_table, table5, write_reports
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     try:
-        df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), jobs=jobs,
-                   progress=not as_json and sys.stderr.isatty(),
+        wins = tuple(int(w) for w in windows.split(",")) if windows else (None,)
+        df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), windows=wins,
+                   jobs=jobs, scheduler=scheduler, progress=not as_json and sys.stderr.isatty(),
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,
                    clock_ns=clock_ns, booth=booth, use_cache=not no_cache)
     except (ValueError, FileNotFoundError, RuntimeError) as e:

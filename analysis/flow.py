@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -388,43 +387,68 @@ def _merge_modes(runs: list[tuple[dict, int]]) -> dict:
     return out
 
 
-def _point(args):
-    fmt, kind, lanes, liberty, kw = args
-    return unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, **kw)
+#: Modules whose source is part of every sweep task's cache key.
+_SWEEP_DEPENDS = ("intfp.analysis.yosys", "intfp.analysis.netlist", "intfp.analysis.energy",
+                  "intfp.analysis.liberty", "intfp.analysis.analytic", "intfp.rtl.units",
+                  "intfp.rtl.components", "intfp.rtl.mixed", "intfp.models.hwmodel")
+
+
+def _content_id(path_or_name) -> str | None:
+    """Hash of a file argument (liberty or stream), so a changed file is a new cache key."""
+    if path_or_name is None:
+        return None
+    p = Path(str(path_or_name))
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(path_or_name)
 
 
 def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries=(None,),
-          jobs: int | None = None, progress: bool = True, **kw):
-    """Run :func:`unit_cost` over formats x lanes x libraries in parallel processes and return
-    a DataFrame with one row per (format, lanes, library, sub_block)."""
+          windows=(None,), jobs: int | None = None, scheduler: str | None = None,
+          progress: bool = True, use_cache: bool = True, **kw):
+    """Run :func:`unit_cost` over formats x lanes x alignment windows x libraries as tasks on
+    Dask (:func:`intfp.sweep.run_sweep`: a LocalCluster of ``jobs`` workers, or the cluster at
+    ``scheduler``; in this process for a single point or ``jobs=1``) and return a DataFrame with
+    one row per (format, lanes, window, library, sub_block). ``windows`` applies to FP block
+    units only (None: the study's default). Results are cached by content hash."""
     import pandas as pd
-    from tqdm import tqdm
+
+    from intfp.models.formats import block_format
+    from intfp.sweep import make_task, run_sweep
     if isinstance(kinds, str):
         kinds = [kinds] * len(formats)
-    pts = [(f, k, n, lib, kw) for f, k in zip(formats, kinds) for n in lanes for lib in libraries]
-    jobs = jobs or min(len(pts), os.cpu_count() or 1)
-    rows: list[dict] = []
-    errors = []
-    bar = tqdm(total=len(pts), desc="intfp synth", disable=not progress, unit="unit")
-    if jobs <= 1:
-        for p in pts:
-            rows += _point(p)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = {ex.submit(_point, p): p for p in pts}
-            for fut in as_completed(futs):
-                try:
-                    rows += fut.result()
-                except Exception as e:          # report every failed point, not just the first
-                    errors.append(f"{futs[fut][:4]}: {e}")
-                bar.update()
-    bar.close()
-    if errors:
-        raise RuntimeError("sweep points failed:\n" + "\n".join(errors))
-    df = pd.DataFrame(rows)
+    tasks = []
+    for f, k in zip(formats, kinds):
+        fp_block = False
+        if k == "block" and any(w is not None for w in windows):
+            try:
+                fp_block = block_format(f).element.kind == "fp"
+            except ValueError:          # a test design (analysis.designs), not a format
+                fp_block = False
+        for n in lanes:
+            for w in (windows if fp_block else (None,)):
+                for lib in libraries:
+                    params = {"fmt": f, "kind": k, "lanes": n,
+                              "liberty": None if lib is None else str(lib), **kw, "use_cache": use_cache}
+                    if w is not None:
+                        params["window"] = w
+                    lib_path = resolve_liberty(lib)
+                    tasks.append(make_task("intfp.analysis.flow:unit_cost", params, kind="synth",
+                                           depends_on=_SWEEP_DEPENDS,
+                                           extra=[_content_id(lib_path), _content_id(kw.get("stream"))]))
+    if scheduler is None and (len(tasks) <= 1 or jobs == 1):
+        scheduler = "sync"
+    rows = run_sweep(tasks, scheduler=scheduler, n_workers=jobs, progress=progress,
+                     desc="intfp synth", use_cache=use_cache)
+    df = pd.DataFrame([dict(r, window=t.params.get("window")) for t, rs in zip(tasks, rows) for r in rs])
     order = {f: i for i, f in enumerate(formats)}
     df["_o"] = df["format"].map(order).fillna(len(order))
     df["_t"] = (df["sub_block"] != "total").astype(int)
-    return df.sort_values(["_o", "lanes", "library", "_t", "sub_block"]).drop(
-        columns=["_o", "_t"]).reset_index(drop=True)
+    df = df.sort_values(["_o", "lanes", "window", "library", "_t", "sub_block"], kind="stable",
+                        na_position="first").drop(columns=["_o", "_t"]).reset_index(drop=True)
+    # A fixed column order (cached rows come back with sorted keys).
+    first = [c for c in _LEADING_COLUMNS if c in df]
+    return df[first + sorted(c for c in df.columns if c not in first)]
+
+
+_LEADING_COLUMNS = ("format", "kind", "lanes", "window", "library", "booth", "stream", "sub_block",
+                    "area_um2", "cells", "delay_ns", "fmax_mhz", "energy_pj", "energy_per_mac_pj",
+                    "dynamic_pj", "dynamic_per_mac_pj", "leakage_uw")

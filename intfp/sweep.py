@@ -83,14 +83,15 @@ def _client(scheduler, n_workers):
 
 
 def run_sweep(tasks: Sequence[Task], *, scheduler: str | None = None, n_workers: int | None = None,
-              retries: int = 2, progress: bool = True, desc: str = "sweep") -> list:
-    """Results of ``tasks`` in order (from the cache or computed); see the module docstring."""
+              retries: int = 2, progress: bool = True, desc: str = "sweep", use_cache: bool = True) -> list:
+    """Results of ``tasks`` in order (from the cache or computed); see the module docstring.
+    ``use_cache=False`` neither reads nor writes the cache."""
     from tqdm import tqdm
 
     results: list[Any] = [None] * len(tasks)
     todo = []
     for i, t in enumerate(tasks):
-        hit = cache_get(t.kind, t.key)
+        hit = cache_get(t.kind, t.key) if use_cache else None
         if hit is None:
             todo.append(i)
         else:
@@ -108,7 +109,8 @@ def run_sweep(tasks: Sequence[Task], *, scheduler: str | None = None, n_workers:
                     first_error = first_error or SweepError(t, e)
                     first_error.__cause__ = first_error.__cause__ or e
                     continue
-                cache_put(t.kind, t.key, results[i])
+                if use_cache:
+                    cache_put(t.kind, t.key, results[i])
                 bar.update()
         elif todo:
             from dask.distributed import as_completed
@@ -128,7 +130,8 @@ def run_sweep(tasks: Sequence[Task], *, scheduler: str | None = None, n_workers:
                             first_error.__cause__ = exc
                         continue
                     results[i] = fut.result()
-                    cache_put(t.kind, t.key, results[i])   # stored as soon as it arrives
+                    if use_cache:
+                        cache_put(t.kind, t.key, results[i])   # stored as soon as it arrives
                     bar.update()
             finally:
                 client.close()

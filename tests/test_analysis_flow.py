@@ -207,3 +207,20 @@ def test_mixed_units_netlist_matches_the_bit_exact_model(name):
             assert not lanes[:, 1:].any()
         else:
             assert np.array_equal(lanes.reshape(-1).astype(np.uint32), want)
+
+
+def test_sweep_over_windows_runs_on_dask_and_caches(tmp_path, monkeypatch):
+    """The design-space sweep runs as Dask tasks (LocalCluster, 2 workers): a narrower
+    alignment window gives a smaller aligner; a rerun comes from the cache."""
+    from intfp.analysis.flow import sweep
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    df = sweep(["mxfp8_e4m3", "mxint8"], lanes=(4,), windows=(16, 24), jobs=2, progress=False,
+               stream=None)
+    tot = df[df["sub_block"] == "total"]
+    assert sorted(tot["window"].dropna().astype(int)) == [16, 24]   # FP only; INT has no window
+    assert len(tot) == 3
+    al = df[df["sub_block"] == "aligner"].set_index("window")["area_um2"]
+    assert al.loc[16] < al.loc[24]
+    again = sweep(["mxfp8_e4m3", "mxint8"], lanes=(4,), windows=(16, 24), jobs=2, progress=False,
+                  stream=None)
+    assert again.equals(df)
