@@ -233,25 +233,23 @@ def verify_unit(fmt: str, kind: str, lanes, n: int, seed: int) -> list[dict]:
 
 
 def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers) -> pd.DataFrame:
-    from intfp.sweep import make_task, run_sweep
+    """Every unit through :func:`intfp.analysis.flow.sweep` (Dask tasks, content-hash cached)."""
+    from intfp.analysis.flow import sweep
 
     # Recorded streams have the formats' own block sizes (32 MX, 16 NV): they drive units of the
-    # default lane counts; units with other lane counts get Gaussian codes.
+    # default lane counts; units with other lane counts, and scalar MACs, get Gaussian codes.
     stream = str(stream_path) if stream_path is not None and plan.lanes is None else "gaussian"
-    deps = ("intfp.analysis.flow", "intfp.analysis.yosys", "intfp.analysis.netlist",
-            "intfp.analysis.energy", "intfp.analysis.liberty", "intfp.analysis.analytic",
-            "intfp.rtl.units", "intfp.rtl.components", "intfp.rtl.mixed", "intfp.models.hwmodel")
-    common = {"seed": seed, "cycles": plan.energy_cycles, "streams": plan.energy_streams}
-    units = ([(f, "block", plan.lanes, stream) for f in plan.block_formats]
-             + [(m, "mixed", None, stream) for m in plan.mixed_units]
-             + [(s, "scalar", None, "gaussian") for s in plan.scalar_formats])
-    tasks = [make_task("intfp.analysis.flow:unit_cost",
-                       {"fmt": f, "kind": k, "lanes": n, "stream": s, **common},
-                       kind="hardware", depends_on=deps,
-                       extra=_file_hash(s))
-             for f, k, n, s in units]
-    rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="synthesis")
-    return pd.DataFrame([r for rs in rows for r in rs])
+    common = dict(jobs=n_workers, scheduler=scheduler, seed=seed, cycles=plan.energy_cycles,
+                  streams=plan.energy_streams)
+    frames = []
+    if plan.block_formats:
+        frames.append(sweep(list(plan.block_formats), kinds="block", lanes=(plan.lanes,),
+                            stream=stream, **common))
+    if plan.mixed_units:
+        frames.append(sweep(list(plan.mixed_units), kinds="mixed", stream=stream, **common))
+    if plan.scalar_formats:
+        frames.append(sweep(list(plan.scalar_formats), kinds="scalar", stream="gaussian", **common))
+    return pd.concat(frames, ignore_index=True)
 
 
 TABLE6_ROWS = ("multiplier", "comparator", "aligner", "adder_tree", "normalizer", "dequantizer",
@@ -271,12 +269,6 @@ def subblock_summary(hw: pd.DataFrame) -> pd.DataFrame:
     out["area_share"] = [a / tot.get((f, k), float("nan"))
                          for f, k, a in zip(out["format"], out["kind"], out["area_um2"])]
     return out
-
-
-def _file_hash(path) -> str | None:
-    import hashlib
-    p = Path(str(path))
-    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
 
 
 def _pareto(hw: pd.DataFrame, wl: pd.DataFrame, stream_workload: str, png: Path) -> pd.DataFrame:
