@@ -45,6 +45,12 @@ def unit_top_name(fmt: str, kind: str, unit) -> str:
     return "mixed_" + fmt.lower().replace("+", "_")
 
 
+class _ToolFault(click.ClickException):
+    """A simulator / tool fault: exit status 3 (1 is reserved for RTL != model)."""
+
+    exit_code = 3
+
+
 @click.group()
 def rtl():
     """Export the MAC / block dot-product RTL and verify it bit for bit against the model."""
@@ -104,18 +110,23 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
 def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical):
     """Simulate FMT's unit on Icarus (cocotb) and compare every output with the model.
 
-    Exits with status 1 on any mismatch."""
+    Exits with status 1 on any mismatch, 3 when the simulator itself fails (a tool fault,
+    reported with its log's tail, never as mismatches)."""
     from intfp.sim import checks
+    from intfp.sim.runner import SimulatorError
 
     kind = _kind(fmt, kind)
     _build(fmt, kind, lanes, window, 0)._MustUse__silence = True   # validate before simulating
-    if kind == "block":
-        results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt))]
-        results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical))
-    elif kind == "scalar":
-        results = [checks.check_scalar(_elem_of(fmt), seed)]
-    else:
-        results = [checks.check_mixed(fmt, n, seed)]
+    try:
+        if kind == "block":
+            results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt))]
+            results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical))
+        elif kind == "scalar":
+            results = [checks.check_scalar(_elem_of(fmt), seed)]
+        else:
+            results = [checks.check_mixed(fmt, n, seed)]
+    except SimulatorError as e:
+        raise _ToolFault(f"simulator fault, nothing verified: {e}") from None
     for r in results:
         click.echo(r.summary())
         if not r.passed:
