@@ -35,13 +35,43 @@ def test_training_lowers_the_loss(trained):
 
 
 def test_gemm_names_and_lm_head_stays_unquantized(trained):
+    """As the study (quant/utils.py::wrap_to_quant_model): only the linear layers are quantized by default;
+    the attention products QK^T and PV only with quantize_attention=True; lm_head never."""
     model, _ = trained
     x, _ = lm.eval_batch(0, 4, SMALL.seq_len)
     rec = GemmRecorder(capture=False)
     with torch.no_grad():
-        model(x, make_mm("mxint8", recorder=rec))
-    assert set(rec.macs) == {"l0.qkv", "l0.attn.qk", "l0.attn.pv", "l0.o", "l0.up", "l0.down"}
+        out = model(x, make_mm("mxint8", recorder=rec))
+    assert set(rec.macs) == {"l0.qkv", "l0.o", "l0.up", "l0.down"}
     assert rec.macs["l0.qkv"] == 4 * 32 * 64 * 192
+    rec_all = GemmRecorder(capture=False)
+    with torch.no_grad():
+        out_all = model(x, make_mm("mxint8", recorder=rec_all), quantize_attention=True)
+    assert set(rec_all.macs) == {"l0.qkv", "l0.attn.qk", "l0.attn.pv", "l0.o", "l0.up", "l0.down"}
+    assert rec_all.macs["l0.attn.qk"] == 4 * 2 * 32 * 32 * 32
+    assert not torch.equal(out, out_all)          # the option really changes what is quantized
+
+
+def test_kl_study_and_kl_nats_on_a_hand_computed_example():
+    """Two positions, vocabulary 4, top-2. Position 0: reference logits (2, 1, 0, -1), quantized (1, 1, 0, 5);
+    position 1 identical logits (KL 0). The study (cal_kl_ppl.py) takes the reference's top-2 ids {0, 1},
+    re-normalizes both sides over them, P = (e, 1)/(e + 1), Q = (1/2, 1/2) (the quantized logit 5 at id 3 is
+    outside the top-k and ignored), and F.kl_div's mean reduction divides the sum by 2 positions x 2 ids."""
+    import math
+    ref = torch.tensor([[[2.0, 1.0, 0.0, -1.0], [0.3, -0.2, 0.1, 0.0]]])
+    q = torch.tensor([[[1.0, 1.0, 0.0, 5.0], [0.3, -0.2, 0.1, 0.0]]])
+    p = math.e / (math.e + 1)
+    kl_top2 = p * math.log(p / 0.5) + (1 - p) * math.log((1 - p) / 0.5)
+    assert lm.kl_study(ref, q, topk=2) == pytest.approx(kl_top2 / (2 * 2) * 1e6, rel=1e-12)
+    # full-vocabulary KL in nats, mean over the 2 positions
+    zr = sum(math.exp(v) for v in (2, 1, 0, -1))
+    zq = sum(math.exp(v) for v in (1, 1, 0, 5))
+    full = sum(math.exp(a) / zr * ((a - math.log(zr)) - (b - math.log(zq))) for a, b in zip((2, 1, 0, -1), (1, 1, 0, 5)))
+    assert lm.kl_nats(ref, q) == pytest.approx(full / 2, rel=1e-12)
+    # top-k = the whole vocabulary: the study's number is the full KL / vocabulary size, x 1e6
+    assert lm.kl_study(ref, q, topk=4) == pytest.approx(full / 2 / 4 * 1e6, rel=1e-12)
+    with pytest.raises(ValueError, match="topk must be in 1..4"):
+        lm.kl_study(ref, q, topk=5)
 
 
 def test_direct_cast_kl_orders_the_formats(trained):
@@ -79,7 +109,10 @@ def test_quantized_training_step_uses_quantized_backward(monkeypatch):
     tokens = lm.Grammar(1).tokens(5_000)
     curve = lm.train_lm(model, tokens, steps=10, batch=8, log_every=5, mm=make_mm("mxint8_asym"))
     assert len(curve) == 2 and all(torch.isfinite(torch.tensor(curve)))
-    assert seen == ["mxint8_asym"] * (6 * SMALL.n_layers * 10)
+    assert seen == ["mxint8_asym"] * (4 * SMALL.n_layers * 10)        # the 4 linear layers (the study's choice)
+    seen.clear()
+    lm.train_lm(model, tokens, steps=2, batch=8, log_every=1, mm=make_mm("mxint8"), quantize_attention=True)
+    assert seen == ["mxint8"] * (6 * SMALL.n_layers * 2)
 
 
 def test_config_validation():

@@ -1,4 +1,5 @@
 """Every registered workload runs end to end (small options) and returns the documented columns."""
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -18,7 +19,7 @@ SMALL = {
     "bob": dict(n_test=200, steps=30),
     "value_drift": dict(train_steps=10, prompts_per_topic=4, n_boot=20),
 }
-EXTRA = {"hla": "ahla_rel_err", "rope": "attn_kl", "llm_tensors": "act_crest", "tiny_lm": "kl_1e6",
+EXTRA = {"hla": "ahla_rel_err", "rope": "attn_kl", "llm_tensors": "act_crest", "tiny_lm": "kl_study",
          "lm_train": "grad_bias", "dmd": "dmd_grad_cos", "bob": "acc_bob_marg", "value_drift": "drift_max"}
 
 
@@ -32,11 +33,23 @@ def test_every_workload_is_covered():
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-def test_workload_runs(name):
-    df = run_workload(name, ["mxint8", "nvfp4"], progress=False, **SMALL[name])
+def test_workload_runs_and_its_streams_feed_the_energy_flow(name, tmp_path):
+    """Every workload runs, and its recorded operand streams load through the energy flow's public reader
+    (`intfp.analysis.flow.load_stream`, what `intfp energy --stream FILE` replays) for an MX and an NV format:
+    uint8 codes of one block per row, one scale code per row, from a GEMM the workload ran."""
+    from intfp.analysis.flow import load_stream
+    path = tmp_path / f"{name}.npz"
+    df = run_workload(name, ["mxint8", "nvfp4"], progress=False, record=path, **SMALL[name])
     assert list(df.format) == ["mxint8", "nvfp4"]
     assert {"qsnr_db", "rel_err", "macs", "gemms", EXTRA[name]} <= set(df.columns)
     assert (df.macs > 0).all() and df.qsnr_db.notna().all()
+    for fmt, k, row in (("mxint8", 32, 0), ("nvfp4", 16, 1)):
+        s = load_stream(path, fmt)
+        n = s["a_codes"].shape[0]
+        assert n > 0 and s["a_codes"].shape == s["b_codes"].shape == (n, k)
+        assert s["a_codes"].dtype == s["a_scales"].dtype == np.uint8 and s["a_scales"].shape == (n,)
+        assert s["name"] in df.gemms[row]                    # a GEMM this workload really ran
+        assert len(np.unique(s["a_codes"])) > 2              # real data, not an empty placeholder
 
 
 def test_rope_variants():
@@ -64,7 +77,7 @@ def test_cli_markdown_and_list():
     assert r.exit_code == 0 and "value_drift" in r.output
     r = CliRunner().invoke(main, ["workload", "llm_tensors", "-f", "mxint8", "--markdown", "-o", "tokens=32",
                                   "-o", "d_in=128", "-o", "d_out=32"])
-    assert r.exit_code == 0 and r.output.startswith("| format | hadamard | qsnr_db")
+    assert r.exit_code == 0 and r.output.startswith("| format | hadamard | scale_rule | qsnr_db")
     r = CliRunner().invoke(main, ["workload", "llm_tensors", "-f", "mxint8", "-o", "tokens"])
     assert r.exit_code != 0 and "key=value" in r.output
 

@@ -165,35 +165,43 @@ class LLMTensorsWorkload:
                 rotate = _api("hadamard", "rotate")
                 x = torch.as_tensor(rotate(x, bs, mm.seed, axis=-1))
                 w = torch.as_tensor(rotate(w, bs, mm.seed, axis=-2))
-            extra["act_qsnr_db"] = qsnr_db(x, quantize_operand(x, mm.fmt, -1))
-            extra["w_qsnr_db"] = qsnr_db(w, quantize_operand(w, mm.fmt, -2))
+            rule = getattr(mm, "scale_rule", None)
+            extra["act_qsnr_db"] = qsnr_db(x, quantize_operand(x, mm.fmt, -1, scale_rule=rule))
+            extra["w_qsnr_db"] = qsnr_db(w, quantize_operand(w, mm.fmt, -2, scale_rule=rule))
             extra["act_crest"] = float(_api("metrics", "mean_crest_factor")(x.numpy(), bs))
         return out, extra
 
 
 # --------------------------------------------------------------------------------------------
 @register("tiny_lm", "Direct-cast inference of a tiny transformer LM trained here in FP32 on a synthetic "
-          "grammar (arXiv 2510.25602 section 5.2): KL of next-token distributions", dict(train_steps=300, batch=32))
+          "grammar (arXiv 2510.25602 section 5.2): the study's top-25 KL and the full KL of next-token distributions",
+          dict(train_steps=300, batch=32, quantize_attention=False, topk=25))
 class TinyLMWorkload:
-    """Reference: the FP32-trained model evaluated in float64. ``qsnr_db``: logits. Extra: ``kl_1e6``
-    (mean KL(P_fp64 || P_q) x 1e6, the study's unit), ``loss`` (held-out cross-entropy with quantized
-    GEMMs), ``loss_fp`` (the same in float64), ``top1_agree`` (argmax agreement)."""
+    """Reference: the FP32-trained model evaluated in float64. Quantized: the linear layers (q/k/v,
+    o, up, down) as in the study; the attention products too with ``quantize_attention=True``.
+    ``qsnr_db``: logits. Extra: ``kl_study`` (the study's number: top-``topk`` KL with ``F.kl_div``'s
+    mean reduction, x 1e6, :func:`~intfp.models.workloads.tiny_lm.kl_study`), ``kl_nats`` (the
+    full-vocabulary KL(P_fp64 || P_q), nats per token), ``loss`` (held-out cross-entropy with
+    quantized GEMMs), ``loss_fp`` (the same in float64), ``top1_agree`` (argmax agreement)."""
 
     @staticmethod
-    def setup(seed, train_steps, batch):
+    def setup(seed, train_steps, batch, quantize_attention, topk):
         model, _, curve = _lm.pretrained(seed, train_steps, progress=True)
+        if not 1 <= topk <= model.cfg.vocab:
+            raise ValueError(f"topk must be in 1..{model.cfg.vocab} (the vocabulary); got {topk!r}")
         x, y = _lm.eval_batch(seed, batch, model.cfg.seq_len)
         with torch.no_grad():
             ref = model.double()(x)
             model.float()
         return dict(model=model, x=x, y=y, reference=ref, loss_fp=float(torch.nn.functional.cross_entropy(
-            ref.reshape(-1, model.cfg.vocab), y.reshape(-1))), train_curve=curve)
+            ref.reshape(-1, model.cfg.vocab), y.reshape(-1))), train_curve=curve, quantize_attention=quantize_attention,
+            topk=topk)
 
     @staticmethod
     def evaluate(ctx, mm, fmt):
         model, x, y, ref = ctx["model"], ctx["x"], ctx["y"], ctx["reference"]
-        logits = model(x, mm)
-        return logits, {"kl_1e6": 1e6 * _lm.next_token_kl(ref, logits),
+        logits = model(x, mm, quantize_attention=ctx["quantize_attention"])
+        return logits, {"kl_study": _lm.kl_study(ref, logits, ctx["topk"]), "kl_nats": _lm.kl_nats(ref, logits),
                         "loss": float(torch.nn.functional.cross_entropy(logits.reshape(-1, model.cfg.vocab).double(),
                                                                         y.reshape(-1))),
                         "loss_fp": ctx["loss_fp"],
@@ -202,7 +210,7 @@ class TinyLMWorkload:
 
 # --------------------------------------------------------------------------------------------
 @register("lm_train", "Low-bit training of the tiny LM with fake-quantized GEMMs forward and backward (STE), "
-          "arXiv 2510.25602 section 5.3 / App. D.2", dict(steps=40, batch=16, grad_batches=4))
+          "arXiv 2510.25602 section 5.3 / App. D.2", dict(steps=40, batch=16, grad_batches=4, quantize_attention=False))
 class LMTrainWorkload:
     """Every format trains the same initialization on the same batches for ``steps`` steps.
     Reference: the same training in FP32, its logits on a held-out batch (``qsnr_db`` compares the
@@ -214,7 +222,7 @@ class LMTrainWorkload:
     Suggested formats: ``bf16,mxfp8,mxint8,mxint8_asym``."""
 
     @staticmethod
-    def setup(seed, steps, batch, grad_batches):
+    def setup(seed, steps, batch, grad_batches, quantize_attention):
         tokens = _lm.Grammar(seed).tokens(200_000)
         x, y = _lm.eval_batch(seed, 32)
         ref_model = _lm.TinyLM(seed=seed)
@@ -226,19 +234,21 @@ class LMTrainWorkload:
         data = _lm.batches(tokens, batch, ref_model.cfg.seq_len, seed + 2)
         gb = [next(data) for _ in range(grad_batches)]
         return dict(tokens=tokens, x=x, y=y, reference=ref, steps=steps, batch=batch, seed=seed,
-                    fp_loss=_lm.eval_loss(ref_model, x, y), fp_curve=curve, base=ref_model, grad_batches=gb)
+                    fp_loss=_lm.eval_loss(ref_model, x, y), fp_curve=curve, base=ref_model, grad_batches=gb,
+                    qa=quantize_attention)
 
     @staticmethod
     def evaluate(ctx, mm, fmt):
         model = _lm.TinyLM(seed=ctx["seed"])
+        qa = ctx["qa"]
         torch.manual_seed(ctx["seed"])
         with torch.enable_grad():
             curve = _lm.train_lm(model, ctx["tokens"], steps=ctx["steps"], batch=ctx["batch"], seed=ctx["seed"], mm=mm,
-                                 progress=True, log_every=5)
-            stats = [_lm.gradient_bias(ctx["base"], xb, yb, mm) for xb, yb in ctx["grad_batches"]]
+                                 progress=True, log_every=5, quantize_attention=qa)
+            stats = [_lm.gradient_bias(ctx["base"], xb, yb, mm, quantize_attention=qa) for xb, yb in ctx["grad_batches"]]
         with torch.no_grad():
-            logits = model(ctx["x"], mm)          # evaluated as trained: quantized forward GEMMs
-        loss = _lm.eval_loss(model, ctx["x"], ctx["y"], mm)
+            logits = model(ctx["x"], mm, quantize_attention=qa)    # evaluated as trained: quantized forward GEMMs
+        loss = _lm.eval_loss(model, ctx["x"], ctx["y"], mm, quantize_attention=qa)
         extra = {"final_loss": loss, "loss_gap": loss - ctx["fp_loss"], "loss_curve": [round(c, 4) for c in curve]}
         extra.update({k: float(sum(s[k] for s in stats) / len(stats)) for k in stats[0]})
         return logits, extra

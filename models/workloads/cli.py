@@ -34,6 +34,9 @@ def _jsonable(x):
               help="comma-separated formats: presets, aliases, fp64 / fp32 / bf16, <int preset>_asym")
 @click.option("--hadamard/--no-hadamard", default=False, show_default=True,
               help="random Hadamard rotation of both GEMM operands along the reduction dim")
+@click.option("--scale-rule", "scale_rule", type=click.Choice(["floor", "ceil"]), default=None,
+              help="UE8M0 (MX) block-scale rule: floor (OCP MX v1.0) or ceil (the study's); default: each "
+                   "format's own (floor for MX; NV formats always use their E4M3 x FP32 rule)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--record", type=click.Path(dir_okay=False), default=None,
               help="write the operand streams of every quantized GEMM to this .npz")
@@ -41,7 +44,7 @@ def _jsonable(x):
 @click.option("--json", "as_json", is_flag=True, help="print the rows as a JSON list of objects")
 @click.option("--markdown", "as_markdown", is_flag=True, help="print a Markdown table (as in docs/workloads.md)")
 @click.option("--list", "list_only", is_flag=True, help="list the workloads and their options")
-def workload(name, formats, hadamard, seed, record, options, as_json, as_markdown, list_only):
+def workload(name, formats, hadamard, scale_rule, seed, record, options, as_json, as_markdown, list_only):
     """Run workload NAME (hla, rope, ...) once per format against its float64 reference.
 
     Prints per format the output QSNR and relative error, the workload's metrics and its MACs.
@@ -54,7 +57,7 @@ def workload(name, formats, hadamard, seed, record, options, as_json, as_markdow
                        + ", ".join(f"{k}={v!r}" for k, v in wl.options.items()))
         return
     try:
-        df = run_workload(name, formats, hadamard=hadamard, seed=seed, record=record,
+        df = run_workload(name, formats, hadamard=hadamard, seed=seed, record=record, scale_rule=scale_rule,
                           **dict(_parse_option(o) for o in options))
     except ValueError as e:
         raise click.ClickException(str(e)) from None

@@ -34,11 +34,17 @@ import torch
 from intfp.models.formats import BlockFormat, block_format, format_names
 from intfp.models.workloads.streams import OperandStream
 
-__all__ = ["REFERENCE_FORMATS", "resolve_format", "asymmetric", "format_label", "qmatmul", "quantize_operand",
-           "GemmRecorder", "MatMul", "exact_mm", "make_mm"]
+__all__ = ["REFERENCE_FORMATS", "SCALE_RULES", "resolve_format", "asymmetric", "format_label", "qmatmul",
+           "quantize_operand", "effective_scale_rule", "GemmRecorder", "MatMul", "exact_mm", "make_mm"]
 
 #: Unscaled formats understood besides the block formats of :mod:`intfp.models.formats`.
 REFERENCE_FORMATS = ("fp64", "fp32", "bf16")
+
+#: Block-scale rules a caller may ask for (``None``: each format's own rule). They choose how a
+#: UE8M0 (MX) block scale is rounded: ``floor`` = OCP MX v1.0 / microxcaling, ``ceil`` = the study's
+#: ``--e8_scale_op ceil`` (arXiv 2510.25602 eq. 9). Formats with other scales (NV: E4M3 x FP32)
+#: have a single rule and keep it.
+SCALE_RULES = ("floor", "ceil")
 
 #: ``mm(a, b, name)``: the matmul a workload is written against (exact or quantized).
 MatMul = Callable[[torch.Tensor, torch.Tensor, str], torch.Tensor]
@@ -116,15 +122,47 @@ def format_label(fmt) -> str:
     return f if isinstance(f, str) else f.name
 
 
+def check_scale_rule(scale_rule) -> str | None:
+    """``None`` or one of :data:`SCALE_RULES` (lower-cased); anything else is a ``ValueError``."""
+    if scale_rule is None:
+        return None
+    rule = str(scale_rule).lower()
+    if rule not in SCALE_RULES:
+        raise ValueError(f"scale_rule {scale_rule!r} is not allowed; allowed: {', '.join(SCALE_RULES)} "
+                         f"(or None for each format's own rule)")
+    return rule
+
+
+def _rule_for(f, scale_rule) -> str | None:
+    """The ``scale_rule=`` to pass to ``quantize`` for format ``f``: the requested UE8M0 rule where
+    the format's scale can use it, else ``None`` (the format's own, e.g. ``nv``)."""
+    rule = check_scale_rule(scale_rule)
+    if rule is None or not isinstance(f, BlockFormat):
+        return None
+    return rule if rule in f.scale.rules else None
+
+
+def effective_scale_rule(fmt, scale_rule=None) -> str:
+    """The block-scale rule ``fmt`` is quantized with under ``scale_rule`` (``"none"`` for the
+    unscaled references), e.g. ``("mxint8", "ceil") -> "ceil"``, ``("nvfp4", "ceil") -> "nv"``."""
+    f = resolve_format(fmt)
+    if not isinstance(f, BlockFormat):
+        return "none"
+    return _rule_for(f, scale_rule) or f.default_rule
+
+
 def _check_reduction(k: int, fmt: BlockFormat, what: str) -> None:
     if k % fmt.block_size:
         raise ValueError(f"{what}: reduction length {k} is not a multiple of the {fmt.name} block "
                          f"size {fmt.block_size}; choose sizes divisible by {fmt.block_size}")
 
 
-def quantize_operand(x: torch.Tensor, fmt, axis: int, *, hadamard: bool = False, seed: int = 0) -> torch.Tensor:
+def quantize_operand(x: torch.Tensor, fmt, axis: int, *, hadamard: bool = False, seed: int = 0,
+                     scale_rule: str | None = None) -> torch.Tensor:
     """Fake-quantize ``x`` in blocks along ``axis`` (after an optional Hadamard rotation).
 
+    ``scale_rule``: ``None`` (the format's own rule: OCP ``floor`` for MX), ``"floor"`` or
+    ``"ceil"`` (the study's); it applies to UE8M0-scaled (MX) formats, others keep their own.
     Returns float32 (float64 input is kept as float64 for the ``fp64`` reference).
     """
     f = resolve_format(fmt)
@@ -136,7 +174,7 @@ def quantize_operand(x: torch.Tensor, fmt, axis: int, *, hadamard: bool = False,
         return x.to(torch.bfloat16).float()
     if hadamard:
         x = _rotate(x, f.block_size, seed, axis)
-    q = _api("quantize", "quantize")(x.detach().float(), f, axis=axis)
+    q = _api("quantize", "quantize")(x.detach().float(), f, axis=axis, scale_rule=_rule_for(f, scale_rule))
     return torch.as_tensor(q, dtype=torch.float32)
 
 
@@ -149,23 +187,24 @@ class _QMatmulFn(torch.autograd.Function):
     """Quantized forward and backward GEMMs with a straight-through estimator."""
 
     @staticmethod
-    def forward(ctx, a, b, fmt, hadamard, seed):
+    def forward(ctx, a, b, fmt, hadamard, seed, scale_rule=None):
         ctx.save_for_backward(a, b)
-        ctx.fmt = fmt
-        aq = quantize_operand(a, fmt, -1, hadamard=hadamard, seed=seed)
-        bq = quantize_operand(b, fmt, -2, hadamard=hadamard, seed=seed)
+        ctx.fmt, ctx.scale_rule = fmt, scale_rule
+        aq = quantize_operand(a, fmt, -1, hadamard=hadamard, seed=seed, scale_rule=scale_rule)
+        bq = quantize_operand(b, fmt, -2, hadamard=hadamard, seed=seed, scale_rule=scale_rule)
         return aq @ bq
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        fmt = ctx.fmt
+        fmt, rule = ctx.fmt, ctx.scale_rule
         ga = gb = None
         if ctx.needs_input_grad[0]:
             # dA = dC B^T: reduction over n, so both operands are re-quantized along n.
             if isinstance(fmt, BlockFormat):
                 _check_reduction(g.shape[-1], fmt, "backward dA = dC B^T")
-            ga = quantize_operand(g, fmt, -1) @ quantize_operand(b.transpose(-1, -2), fmt, -2)
+            ga = (quantize_operand(g, fmt, -1, scale_rule=rule)
+                  @ quantize_operand(b.transpose(-1, -2), fmt, -2, scale_rule=rule))
             ga = _unbroadcast(ga, a.shape)
         if ctx.needs_input_grad[1]:
             # dB = A^T dC: reduction over m (and every batch dim b was broadcast over).
@@ -174,9 +213,10 @@ class _QMatmulFn(torch.autograd.Function):
                 a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
             if isinstance(fmt, BlockFormat):
                 _check_reduction(a2.shape[-2], fmt, "backward dB = A^T dC")
-            gb = quantize_operand(a2.transpose(-1, -2), fmt, -1) @ quantize_operand(g2, fmt, -2)
+            gb = (quantize_operand(a2.transpose(-1, -2), fmt, -1, scale_rule=rule)
+                  @ quantize_operand(g2, fmt, -2, scale_rule=rule))
             gb = _unbroadcast(gb, b.shape)
-        return ga, gb, None, None, None
+        return ga, gb, None, None, None, None
 
 
 def _unbroadcast(x: torch.Tensor, shape) -> torch.Tensor:
@@ -189,7 +229,7 @@ def _unbroadcast(x: torch.Tensor, shape) -> torch.Tensor:
 
 
 def qmatmul(a, b, fmt, *, hadamard: bool = False, seed: int = 0, recorder: "GemmRecorder | None" = None,
-            name: str = "gemm") -> torch.Tensor:
+            name: str = "gemm", scale_rule: str | None = None) -> torch.Tensor:
     """``a @ b`` with both operands block-quantized along the reduction dimension.
 
     ``a``: ``(..., m, k)``, ``b``: ``(..., k, n)`` (torch or numpy; numpy in, numpy out).
@@ -197,6 +237,9 @@ def qmatmul(a, b, fmt, *, hadamard: bool = False, seed: int = 0, recorder: "Gemm
     the block size (``ValueError`` otherwise: padding would silently change what is measured).
     ``hadamard``: rotate both operands by the same random Hadamard ``R`` (block = the format's block,
     seeded by ``seed``) along ``k`` first; a no-op for the unscaled references, where it is exact.
+    ``scale_rule``: ``None`` (each format's own: OCP ``floor`` for MX), ``"floor"`` or ``"ceil"``
+    (the study's ``--e8_scale_op ceil``, arXiv 2510.25602 eq. 9), applied to every UE8M0-scaled
+    operand, forward and backward; NV formats keep their E4M3 x FP32 rule.
     Products accumulate in FP32 (``fp64``: in the input dtype). ``recorder``: a
     :class:`GemmRecorder` that counts MACs and captures operand codes under ``name``.
     Gradients (if ``a`` or ``b`` require them) come from quantized backward GEMMs (STE); the
@@ -209,21 +252,24 @@ def qmatmul(a, b, fmt, *, hadamard: bool = False, seed: int = 0, recorder: "Gemm
         raise ValueError(f"qmatmul {name!r}: shapes {tuple(a.shape)} @ {tuple(b.shape)} do not chain "
                          f"(need (..., m, k) @ (..., k, n))")
     f = resolve_format(fmt)
+    rule = _rule_for(f, scale_rule)
     if isinstance(f, BlockFormat):
         _check_reduction(a.shape[-1], f, f"qmatmul {name!r} {tuple(a.shape)} @ {tuple(b.shape)}")
     if recorder is not None:
-        recorder.record(name, a, b, f, hadamard=hadamard, seed=seed)
+        recorder.record(name, a, b, f, hadamard=hadamard, seed=seed, scale_rule=rule)
     if f == "fp64":
         out = a @ b
     elif torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
-        out = _QMatmulFn.apply(a, b, f, hadamard and isinstance(f, BlockFormat), seed)
+        out = _QMatmulFn.apply(a, b, f, hadamard and isinstance(f, BlockFormat), seed, rule)
     else:
         with torch.no_grad():
-            out = _QMatmulFn.forward(_NoCtx(), a, b, f, hadamard and isinstance(f, BlockFormat), seed)
+            out = _QMatmulFn.forward(_NoCtx(), a, b, f, hadamard and isinstance(f, BlockFormat), seed, rule)
     return out.numpy() if as_numpy else out
 
 
 class _NoCtx:
+    fmt = scale_rule = None
+
     def save_for_backward(self, *args):
         pass
 
@@ -233,16 +279,19 @@ def exact_mm(a: torch.Tensor, b: torch.Tensor, name: str = "gemm") -> torch.Tens
     return a @ b
 
 
-def make_mm(fmt, *, hadamard: bool = False, seed: int = 0, recorder: "GemmRecorder | None" = None) -> MatMul:
+def make_mm(fmt, *, hadamard: bool = False, seed: int = 0, recorder: "GemmRecorder | None" = None,
+            scale_rule: str | None = None) -> MatMul:
     """A ``mm(a, b, name)`` closure over :func:`qmatmul` for injecting into a workload.
 
-    The closure carries its settings as attributes ``fmt``, ``hadamard``, ``seed``, ``recorder``.
+    The closure carries its settings as attributes ``fmt``, ``hadamard``, ``seed``, ``recorder``,
+    ``scale_rule`` (the rule actually passed to ``quantize``: ``None`` = the format's own).
     """
     f = resolve_format(fmt)
+    rule = _rule_for(f, scale_rule)
 
     def mm(a, b, name="gemm"):
-        return qmatmul(a, b, f, hadamard=hadamard, seed=seed, recorder=recorder, name=name)
-    mm.fmt, mm.hadamard, mm.seed, mm.recorder = f, hadamard, seed, recorder
+        return qmatmul(a, b, f, hadamard=hadamard, seed=seed, recorder=recorder, name=name, scale_rule=rule)
+    mm.fmt, mm.hadamard, mm.seed, mm.recorder, mm.scale_rule = f, hadamard, seed, recorder, rule
     return mm
 
 
@@ -266,7 +315,8 @@ class GemmRecorder:
     streams: dict = field(default_factory=dict)
     _calls: dict = field(default_factory=lambda: defaultdict(int))
 
-    def record(self, name: str, a: torch.Tensor, b: torch.Tensor, fmt, *, hadamard=False, seed=0) -> None:
+    def record(self, name: str, a: torch.Tensor, b: torch.Tensor, fmt, *, hadamard=False, seed=0,
+               scale_rule=None) -> None:
         batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
         nb = math.prod(batch)
@@ -282,7 +332,8 @@ class GemmRecorder:
             if hadamard:      # same dtype and order of operations as quantize_operand: identical codes
                 a, b = _rotate(a, fmt.block_size, seed, -1), _rotate(b, fmt.block_size, seed, -2)
             qc = _api("quantize", "quantize_codes")
-            ca, cb = qc(a.float(), fmt, axis=-1), qc(b.float(), fmt, axis=-2)
+            rule = _rule_for(fmt, scale_rule)
+            ca, cb = qc(a.float(), fmt, axis=-1, scale_rule=rule), qc(b.float(), fmt, axis=-2, scale_rule=rule)
         acodes = np.asarray(ca.codes).reshape(nb, m, -1, fmt.block_size)
         bcodes = np.asarray(cb.codes).reshape(nb, n, -1, fmt.block_size)
         ascale = np.asarray(ca.scale_codes).reshape(nb, m, -1)

@@ -8,7 +8,7 @@ A workload is registered with :func:`register` as two functions:
   ``mm`` (a :func:`~intfp.models.workloads.qgemm.make_mm` closure for ``fmt``) and returns the output
   to compare with the reference plus a dict of workload-specific metric columns.
 
-Each row of the result has ``workload, format, hadamard, seed, qsnr_db, rel_err`` (output vs the
+Each row of the result has ``workload, format, hadamard, scale_rule, seed, qsnr_db, rel_err`` (output vs the
 float64 reference), the workload's metric columns, ``macs`` (every GEMM the evaluation ran through
 ``mm``, training steps included for ``lm_train``) and ``gemms`` (per GEMM name: MACs and
 ``{"BxMxKxN": calls}``).
@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from intfp.models.workloads.qgemm import GemmRecorder, _api, format_label, make_mm, resolve_format
+from intfp.models.workloads.qgemm import (GemmRecorder, _api, check_scale_rule, effective_scale_rule, format_label,
+                                          make_mm, resolve_format)
 from intfp.models.workloads.streams import save_streams
 
 __all__ = ["Workload", "register", "workload_names", "run_workload", "parse_formats", "qsnr_db", "rel_err",
@@ -132,7 +133,8 @@ def _check_option(workload: str, key: str, value, default) -> None:
 
 
 def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, seed: int = 0, record=None,
-                 progress: bool | None = None, threads: int | None = 1, **options) -> pd.DataFrame:
+                 progress: bool | None = None, threads: int | None = 1, scale_rule: str | None = None,
+                 **options) -> pd.DataFrame:
     """Run workload ``name`` once per format; returns one row per format (see module docstring).
 
     ``record``: path of an ``.npz`` to write the operand streams of every quantized GEMM to (keys
@@ -140,9 +142,12 @@ def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, see
     unknown ones). Deterministic for a given ``seed``. ``threads``: torch intra-op threads for the
     run (restored afterwards; ``None`` keeps the current setting). The default 1 is deliberate: the
     GEMMs are small, and on a shared machine oversubscribed threads make training steps several
-    times slower.
+    times slower. ``scale_rule``: ``None`` (each format's own rule: OCP ``floor`` for MX),
+    ``"floor"`` or ``"ceil"`` (the study's rule), for every UE8M0-scaled GEMM operand; the row's
+    ``scale_rule`` column is the rule each format was actually quantized with.
     """
     wl = get_workload(name)
+    scale_rule = check_scale_rule(scale_rule)
     fmts = parse_formats(formats)
     path = check_record_path(record)
     unknown = set(options) - set(wl.options)
@@ -156,12 +161,12 @@ def run_workload(name: str, formats=DEFAULT_FORMATS, hadamard: bool = False, see
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _run(wl, fmts, hadamard, seed, path, progress, opts)
+        return _run(wl, fmts, hadamard, seed, path, progress, opts, scale_rule)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _run(wl, fmts, hadamard, seed, path, progress, opts) -> pd.DataFrame:
+def _run(wl, fmts, hadamard, seed, path, progress, opts, scale_rule=None) -> pd.DataFrame:
     name = wl.name
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -172,9 +177,11 @@ def _run(wl, fmts, hadamard, seed, path, progress, opts) -> pd.DataFrame:
         rec = GemmRecorder(capture=path is not None, seed=seed)
         torch.manual_seed(seed)
         with torch.no_grad():
-            out, extra = wl.evaluate(ctx, make_mm(fmt, hadamard=hadamard, seed=seed, recorder=rec), fmt)
+            mm = make_mm(fmt, hadamard=hadamard, seed=seed, recorder=rec, scale_rule=scale_rule)
+            out, extra = wl.evaluate(ctx, mm, fmt)
         ref = ctx["reference"]
-        rows.append({"workload": name, "format": format_label(fmt), "hadamard": bool(hadamard), "seed": seed,
+        rows.append({"workload": name, "format": format_label(fmt), "hadamard": bool(hadamard),
+                     "scale_rule": effective_scale_rule(fmt, scale_rule), "seed": seed,
                      "qsnr_db": qsnr_db(ref, out), "rel_err": rel_err(ref, out), **extra,
                      "macs": rec.total_macs, "gemms": rec.gemm_table()})
         for key, s in rec.streams.items():
@@ -182,5 +189,5 @@ def _run(wl, fmts, hadamard, seed, path, progress, opts) -> pd.DataFrame:
     if path is not None:
         save_streams(path, streams)
     df = pd.DataFrame(rows)
-    df.attrs.update(workload=name, options=opts, seconds=time.perf_counter() - t0)
+    df.attrs.update(workload=name, options=opts, scale_rule=scale_rule, seconds=time.perf_counter() - t0)
     return df
