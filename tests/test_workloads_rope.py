@@ -123,3 +123,35 @@ def test_rope_workload_rejects_heads_not_a_multiple_of_kv_heads():
     with pytest.raises(ValueError, match="heads=12 must be a multiple of kv_heads=8"):
         run_workload("rope", ["mxint8"], progress=False, variant="mhrope", heads=12, kv_heads=8, text_len=30,
                      image_hw=4, video_thw=(2, 4, 4))
+
+
+def test_vanilla_rope_workload_uses_consecutive_positions():
+    """Issue 13: vanilla RoPE rotates token t by t * base^(-2i/hd), t = 0..L-1 over the whole multimodal
+    sequence (vision tokens included), not by the t row of the 3-D ids (which repeats within an image).
+    Checked against a direct 1-D RoPE: the complex rotation of pairs (i, i + hd/2)."""
+    from intfp.models.workloads.runner import get_workload
+    opts = dict(variant="rope", spatial_reset=None, heads=2, kv_heads=1, head_dim=32, text_len=30, image_hw=4,
+                video_thw=(2, 4, 4), base=1e4, angles="fp64")
+    wl = get_workload("rope")
+    for offset in (0, 1000):
+        ctx = wl.setup(seed=0, offset=offset, **opts)
+        q, k, _ = ctx["inputs"]
+        L, hd = q.shape[-2], q.shape[-1]
+        t = torch.arange(L, dtype=torch.float64) + offset
+        theta = t[:, None] * 1e4 ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+        rot = torch.polar(torch.ones_like(theta), theta)
+
+        def direct(x):
+            z = torch.complex(x[..., :hd // 2], x[..., hd // 2:]) * rot
+            return torch.cat([z.real, z.imag], -1)
+        torch.testing.assert_close(ctx["q"], direct(q), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(ctx["k"], direct(k), rtol=1e-12, atol=1e-12)
+    assert ctx["vision"].any()                        # the sequence really has vision tokens
+
+
+def test_vanilla_rope_rejects_multimodal_3d_ids():
+    pos = rope.position_ids(SEGS)
+    with pytest.raises(ValueError, match="sequential_positions"):
+        rope.rope_angles(pos, "rope")
+    text_only = rope.position_ids([rope.text(7)], start=3)
+    assert torch.equal(rope.rope_angles(text_only, "rope"), rope.rope_angles(rope.sequential_positions(7, 3), "rope"))

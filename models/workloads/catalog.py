@@ -82,7 +82,8 @@ class RoPEWorkload:
     (``fp64``, ``fp32`` as HF computes them, ``bf16``) is the precision of ``pos * inv_freq`` and of
     the cos/sin tables on the quantized path (the reference always uses float64). Extra columns:
     ``score_qsnr_db`` (pre-softmax QK^T), ``attn_kl`` (mean KL(P_ref || P_q) per query row, nats),
-    ``score_rms_err_{tt,tv,vv}`` (RMS score error by text/vision pair type)."""
+    ``score_rms_err_{tt,tv,vv}`` (RMS score error by text/vision pair type). ``variant="rope"`` is
+    vanilla 1-D RoPE at consecutive positions ``offset + 0..L-1`` over the whole sequence."""
 
     @staticmethod
     def setup(seed, variant, spatial_reset, heads, kv_heads, head_dim, text_len, image_hw, video_thw, offset, base,
@@ -104,8 +105,10 @@ class RoPEWorkload:
         segs[-1] = _rope.text(1 + (-n) % 32)          # PV reduces over the sequence: keep it block aligned
         # offset = that many earlier text tokens: with spatial reset, vision h / w ids stay small
         pos = _rope.position_ids(segs, spatial_reset=spatial_reset, start=offset)
-        g = _gen(seed)
         L = pos.shape[1]
+        if variant == "rope":         # vanilla RoPE numbers the flattened sequence 0..L-1 (+ offset)
+            pos = _rope.sequential_positions(L, start=offset)
+        g = _gen(seed)
         q = torch.randn(1, heads, L, head_dim, generator=g, dtype=torch.float64)
         k = torch.randn(1, kv_heads, L, head_dim, generator=g, dtype=torch.float64)
         v = torch.randn(1, kv_heads, L, head_dim, generator=g, dtype=torch.float64)
@@ -119,7 +122,8 @@ class RoPEWorkload:
         out, scores, probs = _rope.attention(qr, kr, v)
         q_eval, k_eval = rotated(dtypes[angles]) if angles != "fp64" else (qr, kr)
         vis = _rope.token_kinds(segs)
-        return dict(q=q_eval, k=k_eval, v=v, reference=out, scores=scores, probs=probs, vision=vis, pos=pos)
+        return dict(q=q_eval, k=k_eval, v=v, reference=out, scores=scores, probs=probs, vision=vis, pos=pos,
+                    inputs=(q, k, v))
 
     @staticmethod
     def evaluate(ctx, mm, fmt):

@@ -14,7 +14,9 @@ Conventions follow HF ``transformers`` Qwen2-VL / Qwen2.5-VL (``get_rope_index``
   ``h`` and ``w`` restart at 0 in each block. The next segment starts at
   ``st + max(t_idx * temporal_scale, h - 1, w - 1) + 1`` either way. ``start`` is the initial
   ``st`` (the sequence placed after that many text tokens; with the reset, vision h, w stay small).
-* Frequency allocation (:func:`rope_angles`): ``"rope"`` (1-D, the t row), ``"mrope"`` (Qwen2-VL,
+* Frequency allocation (:func:`rope_angles`): ``"rope"`` (vanilla 1-D RoPE: every token, text or
+  vision, at its sequence index ``start + 0..L-1``, :func:`sequential_positions`, as a text-only LLM
+  numbers a flattened multimodal sequence; not the t row of the 3-D ids), ``"mrope"`` (Qwen2-VL,
   contiguous sections ``[16, 24, 24]``: pairs 0-15 t, 16-39 h, 40-63 w), ``"mrope_i"``
   (MRoPE-Interleave, ``[24, 20, 20]``: pair ``j`` takes h if ``j % 3 == 1`` and w if
   ``j % 3 == 2`` while ``j < 3 * section``, else t), ``"mhrope"`` (multi-head: ``[2, 3, 3]`` KV heads
@@ -29,7 +31,7 @@ import torch
 
 from intfp.models.workloads.qgemm import MatMul, exact_mm
 
-__all__ = ["Segment", "text", "image", "video", "position_ids", "rope_angles", "apply_rope", "rotate_half",
+__all__ = ["Segment", "text", "image", "video", "position_ids", "sequential_positions", "rope_angles", "apply_rope", "rotate_half",
            "VARIANTS", "DEFAULT_SECTIONS", "attention", "token_kinds"]
 
 VARIANTS = ("rope", "mrope", "mrope_i", "mhrope")
@@ -97,6 +99,14 @@ def position_ids(segments, *, spatial_reset: bool = False, temporal_scale: float
     return torch.cat(rows, 1) if rows else torch.zeros(3, 0, dtype=torch.int64)
 
 
+def sequential_positions(n: int, start: int = 0) -> torch.Tensor:
+    """``(n,)`` int64 ids ``start, start + 1, ..., start + n - 1``: vanilla RoPE's positions for a
+    sequence of ``n`` tokens of any kind (HF ``position_ids = arange(seq_len)``)."""
+    if n < 0 or start < 0:
+        raise ValueError(f"need n >= 0 and start >= 0; got n={n}, start={start}")
+    return torch.arange(n, dtype=torch.int64) + int(start)
+
+
 def token_kinds(segments) -> torch.Tensor:
     """``(L,)`` bool: True for vision tokens."""
     return torch.cat([torch.full((s.ntokens,), s.kind != "text") for s in segments])
@@ -126,10 +136,15 @@ def rope_angles(pos: torch.Tensor, variant: str = "mrope_i", *, head_dim: int = 
     """Rotation angles ``theta``: ``(L, hd/2)``, or ``(H_kv, L, hd/2)`` for ``"mhrope"``.
 
     ``pos``: ``(3, L)`` ids from :func:`position_ids` (a 1-D ``(L,)`` tensor is taken as text).
+    ``"rope"`` needs 1-D positions (:func:`sequential_positions`) or 3-D ids whose rows agree (pure
+    text): taking one row of multimodal ids would give vision tokens repeated or reset positions.
     HF computes the angles as a float32 outer product; ``dtype`` chooses (float64 for references).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown RoPE variant {variant!r}; allowed: {', '.join(VARIANTS)}")
+    if variant == "rope" and pos.dim() == 2 and not bool((pos == pos[:1]).all()):
+        raise ValueError("vanilla 'rope' rotates by the 1-D token index: pass sequential_positions(L, start) "
+                         "(got 3-D multimodal ids whose t, h, w rows differ)")
     if head_dim % 2:
         raise ValueError(f"head_dim must be even; got {head_dim}")
     if pos.dim() == 1:
