@@ -31,14 +31,78 @@ def _ahla_definition(q, k, v, gamma):
     return torch.einsum("tji,bti,bij,bjv->btv", w, s, s, v)
 
 
+def _alg1_literal(q, k, v, gamma):
+    """The paper's Algorithm 1 (section 5) token by token, as printed: S_t = g S + k k^T, C_t = g C + q v^T,
+    G_t = g G + k k^T C_{t-1}, o_t = q_t^T (S_t C_t - G_t). Plain matrix products, nothing shared with hla.py."""
+    B, n, d = q.shape
+    S = torch.zeros(B, d, d, dtype=q.dtype)
+    C = torch.zeros(B, d, v.shape[-1], dtype=q.dtype)
+    G = torch.zeros_like(C)
+    out = []
+    for t in range(n):
+        kk = k[:, t, :, None] @ k[:, t, None, :]
+        G = gamma * G + kk @ C                       # C is still C_{t-1}
+        S = gamma * S + kk
+        C = gamma * C + q[:, t, :, None] @ v[:, t, None, :]
+        out.append(q[:, t, None, :] @ (S @ C - G))
+    return torch.cat(out, 1)
+
+
+def _alg1_dense_masked(q, k, v, gamma):
+    """Algorithm 1 unrolled, by brute force: weight g^(2t-i-j) on (q_t.k_i)(k_i.q_j) v_j for i <= j <= t and
+    g^(2t-i-j) - g^(t-1-j) for j < i <= t (0 for i or j > t)."""
+    n = q.shape[-2]
+    t, j, i = (x.double() for x in torch.meshgrid(*(torch.arange(n),) * 3, indexing="ij"))
+    inside = (i <= t) & (j <= t)
+    w = torch.where(inside, gamma ** (2 * t - i - j), 0.0) - torch.where(inside & (j < i), gamma ** (t - 1 - j), 0.0)
+    s = q @ k.transpose(-1, -2)
+    return torch.einsum("tji,bti,bji,bjv->btv", w, s, s, v)
+
+
 @pytest.mark.parametrize("gamma", [1.0, 0.9])
 def test_hla_all_formulations_equal_definition(gamma):
+    """decay="consistent": the decayed masked sum (the project's own rule, kept under its name)."""
     q, k, v = _qkv()
     ref = _definition(q, k, v, gamma)
+    kw = dict(gamma=gamma, decay="consistent")
+    for out in (hla.hla_dense(q, k, v, **kw), hla.hla_serial(q, k, v, **kw),
+                hla.hla_chunked(q, k, v, chunk=16, **kw), hla.hla_chunked(q, k, v, chunk=64, **kw),
+                hla.hla_scan(q, k, v, **kw)):
+        torch.testing.assert_close(out, ref, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9, 0.7])
+def test_default_decay_is_the_papers_algorithm_1(gamma):
+    """Issue 13: the default decay is Algorithm 1's; every formulation (dense, serial, chunked at two chunk
+    sizes, parallel scan) equals the literal Algorithm 1 and the brute-force dense masked sum of its weights."""
+    q, k, v = _qkv(seed=6)
+    ref = _alg1_literal(q, k, v, gamma)
+    torch.testing.assert_close(_alg1_dense_masked(q, k, v, gamma), ref, rtol=1e-11, atol=1e-11)
     for out in (hla.hla_dense(q, k, v, gamma=gamma), hla.hla_serial(q, k, v, gamma=gamma),
-                hla.hla_chunked(q, k, v, chunk=16, gamma=gamma), hla.hla_chunked(q, k, v, chunk=64, gamma=gamma),
+                hla.hla_chunked(q, k, v, chunk=16, gamma=gamma), hla.hla_chunked(q, k, v, chunk=8, gamma=gamma),
                 hla.hla_scan(q, k, v, gamma=gamma)):
         torch.testing.assert_close(out, ref, rtol=1e-11, atol=1e-11)
+    # normalized (eq. 3.4 with Algorithm 1's m, h): the same computation with v = 1 as denominator
+    den = _alg1_literal(q, k, torch.ones_like(v[..., :1]), gamma)
+    for f in (hla.hla_dense, hla.hla_serial):
+        torch.testing.assert_close(f(q, k, v, gamma=gamma, normalize=True), ref / (den + 1e-6), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(hla.hla_chunked(q, k, v, chunk=16, gamma=gamma, normalize=True), ref / (den + 1e-6),
+                               rtol=1e-9, atol=1e-9)
+    if gamma < 1:        # and it differs from the consistent rule (issue 13: ~25 % at gamma = 0.9)
+        other = hla.hla_dense(q, k, v, gamma=gamma, decay="consistent")
+        assert float((other - ref).norm() / ref.norm()) > 0.05
+
+
+def test_algorithm_1_scan_operator_is_associative():
+    q, k, v = _qkv(B=1, n=9, seed=7)
+    st = hla.hla_token_states(q, k, v, gamma=0.8)
+    fold = lambda xs: xs[0] if len(xs) == 1 else hla.hla_combine(fold(xs[:-1]), xs[-1])  # noqa: E731
+    a, b, c = fold(st[:3]), fold(st[3:5]), fold(st[5:])
+    left, right = hla.hla_combine(hla.hla_combine(a, b), c), hla.hla_combine(a, hla.hla_combine(b, c))
+    for f in ("S", "C", "G", "R"):
+        torch.testing.assert_close(getattr(left, f), getattr(right, f), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="unknown HLA decay rule 'paper'; allowed: alg1, consistent"):
+        hla.hla_dense(q, k, v, gamma=0.9, decay="paper")
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.9])
@@ -59,14 +123,14 @@ def test_normalized_variants_agree(fn, gamma):
     definition = _definition if fn == "hla" else _ahla_definition
     serial, chunked = (getattr(hla, f"{fn}_{f}") for f in ("serial", "chunked"))
     ref = definition(q, k, v, gamma) / (definition(q, k, torch.ones_like(v[..., :1]), gamma) + 1e-6)
-    for out in (getattr(hla, f"{fn}_dense")(q, k, v, normalize=True, gamma=gamma),
-                serial(q, k, v, normalize=True, gamma=gamma), chunked(q, k, v, chunk=32, normalize=True, gamma=gamma)):
+    kw = dict(normalize=True, gamma=gamma, **({"decay": "consistent"} if fn == "hla" else {}))
+    for out in (getattr(hla, f"{fn}_dense")(q, k, v, **kw), serial(q, k, v, **kw), chunked(q, k, v, chunk=32, **kw)):
         torch.testing.assert_close(out, ref, rtol=1e-11, atol=1e-11)
 
 
 def test_scan_operator_is_associative_and_the_printed_decay_operator_is_not():
     q, k, v = _qkv(B=1, n=9, seed=3)
-    st = hla.hla_token_states(q, k, v, gamma=0.8)
+    st = hla.hla_token_states(q, k, v, gamma=0.8, decay="consistent")
     fold = lambda xs: xs[0] if len(xs) == 1 else hla.hla_combine(fold(xs[:-1]), xs[-1])  # noqa: E731
     a, b, c = fold(st[:3]), fold(st[3:5]), fold(st[5:])
     left, right = hla.hla_combine(hla.hla_combine(a, b), c), hla.hla_combine(a, hla.hla_combine(b, c))

@@ -21,7 +21,7 @@ def _gen(seed: int) -> torch.Generator:
 # --------------------------------------------------------------------------------------------
 @register("hla", "Second-order masked HLA (arXiv 2510.27258), chunk-parallel all-GEMM form; also "
           "the serial recurrence and asymmetric AHLA", dict(batch=1, heads=2, n=256, d=32, dv=32, chunk=32,
-                                                           gamma=1.0, normalize=False, serial=True))
+                                                           gamma=1.0, normalize=False, serial=True, decay="alg1"))
 class HLAWorkload:
     """Reference: the float64 dense masked form (eq. 3.3; eq. 3.4 with ``normalize``). ``qsnr_db`` /
     ``rel_err`` are the chunked form's. Extra: ``err_growth`` = relative error of the last quarter
@@ -29,22 +29,26 @@ class HLAWorkload:
     ``serial_rel_err`` quantizes the GEMVs of the recurrence every token; ``ahla_rel_err`` is AHLA
     chunked; ``cancellation`` = ||S C|| / ||S C - G|| at the end of the sequence (how much of the
     state the masked correction cancels, format independent); with ``normalize``, ``den_flip_frac``:
-    the fraction of tokens whose quantized denominator q^T(S m - h) has the wrong sign."""
+    the fraction of tokens whose quantized denominator q^T(S m - h) has the wrong sign. ``decay``
+    (for ``gamma < 1``): ``alg1`` = the paper's Algorithm 1 (default), ``consistent`` = the decayed
+    masked sum (see :mod:`~intfp.models.workloads.hla`); AHLA always uses Algorithm 2's decay."""
 
     @staticmethod
-    def setup(seed, batch, heads, n, d, dv, chunk, gamma, normalize, serial):
+    def setup(seed, batch, heads, n, d, dv, chunk, gamma, normalize, serial, decay):
+        if decay not in _hla.DECAYS:
+            raise ValueError(f"unknown HLA decay rule {decay!r}; allowed: {', '.join(_hla.DECAYS)}")
         g = _gen(seed)
         # q, k scaled by d^-1/2: unscaled inputs make the output grow like |k|^2 |q|^2 (a range stress).
         q, k = (torch.randn(batch, heads, n, d, generator=g, dtype=torch.float64) / math.sqrt(d) for _ in range(2))
         v = torch.randn(batch, heads, n, dv, generator=g, dtype=torch.float64)
         kw = dict(gamma=gamma, normalize=normalize)
-        state = _hla.hla_token_states(q, k, v, gamma)
+        state = _hla.hla_token_states(q, k, v, gamma, decay)
         total = state[0]
         for s in state[1:]:
             total = _hla.hla_combine(total, s)
-        return dict(q=q, k=k, v=v, reference=_hla.hla_dense(q, k, v, **kw), chunk=chunk, kw=kw, serial=serial,
-                    ahla_reference=_hla.ahla_dense(q, k, v, **kw),
-                    den_reference=_hla.hla_dense(q, k, torch.ones_like(v[..., :1]), gamma=gamma),
+        return dict(q=q, k=k, v=v, reference=_hla.hla_dense(q, k, v, decay=decay, **kw), chunk=chunk, kw=kw,
+                    serial=serial, decay=decay, ahla_reference=_hla.ahla_dense(q, k, v, **kw),
+                    den_reference=_hla.hla_dense(q, k, torch.ones_like(v[..., :1]), gamma=gamma, decay=decay),
                     cancellation=float(torch.linalg.vector_norm(total.S @ total.C) /
                                        torch.linalg.vector_norm(total.S @ total.C - total.G)))
 
@@ -52,20 +56,20 @@ class HLAWorkload:
     def evaluate(ctx, mm, fmt):
         q, k, v, ref = ctx["q"], ctx["k"], ctx["v"], ctx["reference"]
         kw = dict(chunk=ctx["chunk"], mm=mm, **ctx["kw"])
-        out = _hla.hla_chunked(q, k, v, **kw)
+        out = _hla.hla_chunked(q, k, v, decay=ctx["decay"], **kw)
         quarter = q.shape[-2] // 4
         amm = lambda a, b, name: mm(a, b, "ahla." + name)   # noqa: E731  (separate GEMM names)
         extra = {"err_growth": rel_err(ref[..., -quarter:, :], out[..., -quarter:, :]) /
                  rel_err(ref[..., :quarter, :], out[..., :quarter, :]),
                  "ahla_rel_err": rel_err(ctx["ahla_reference"], _hla.ahla_chunked(q, k, v, **{**kw, "mm": amm}))}
         if ctx["serial"]:
-            out_serial = _hla.hla_serial(q, k, v, mm=mm, **ctx["kw"])
+            out_serial = _hla.hla_serial(q, k, v, mm=mm, decay=ctx["decay"], **ctx["kw"])
             extra["serial_rel_err"] = rel_err(ref, out_serial)
         extra["cancellation"] = ctx["cancellation"]
         if ctx["kw"]["normalize"]:
             dmm = lambda a, b, name: mm(a, b, "den." + name)   # noqa: E731
             den = _hla.hla_chunked(q, k, torch.ones_like(v[..., :1]), chunk=ctx["chunk"], gamma=ctx["kw"]["gamma"],
-                                   mm=dmm)
+                                   mm=dmm, decay=ctx["decay"])
             extra["den_flip_frac"] = float((den.sign() != ctx["den_reference"].sign()).double().mean())
         return out, extra
 
