@@ -32,7 +32,7 @@ from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
 __all__ = [
     "Vectors", "port_widths", "pack", "unpack", "fp32_classes", "BlockStimulus", "DISTRIBUTIONS",
     "block_stimulus", "block_vectors", "lane_vectors", "scalar_vectors", "LANE_COPIES",
-    "IDLE_RATE",
+    "IDLE_RATE", "zero_beside_tiny_blocks",
 ]
 
 #: Multipliers side by side in the exhaustive lane test (one row = LANE_COPIES pairs).
@@ -148,14 +148,71 @@ class BlockStimulus:
         return len(self.a)
 
 
-DISTRIBUTIONS = ("gaussian", "heavy", "uniform", "zero", "max", "subnormal", "cancel",
-                 "scale_extremes", "special", "acc_overflow", "underflow")
+#: First, so that every run (any ``n >= 1``) holds the fixed corner blocks.
+DISTRIBUTIONS = ("zero_beside_tiny", "gaussian", "heavy", "uniform", "zero", "max", "subnormal",
+                 "cancel", "scale_extremes", "special", "acc_overflow", "underflow")
+
+
+def zero_beside_tiny_blocks(elem: ElementFormat, k: int, m: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks where lanes multiply a maximum-exponent code by (+-)zero beside tiny products.
+
+    A zero product has no exponent: the max-exponent comparator must ignore it (docs/arithmetic.md,
+    comparator), or the tiny products are aligned against a huge exponent and shifted out of the
+    window (issue 10: E5M2, 4 lanes, ``0x7B x 0x00`` beside ``0x01 x 0x01``; with scales 1.0 the
+    result is exactly 2^-16 * 2^-16 = 2^-32, not 0). The first blocks are fixed:
+
+    0. ``a = [max, tiny, 0, ...]``, ``b = [0, tiny, 0, ...]`` (the issue's block);
+    1. the same with ``a`` and ``b`` swapped (zero on the other operand);
+    2. ``b = [-0, -tiny, ...]``: negative zero and a negative tiny product (result -2^-32);
+    3. ``max x 0`` in every lane except the last, which holds ``tiny x tiny``;
+
+    then random blocks: each lane a zero product with a random top-binade code on one side (sign
+    random), or a product of two small codes (subnormal or smallest-binade), at least one such lane.
+    ``tiny`` is code 1 (FP: the smallest subnormal; INT: 1); ``max`` the largest finite code.
+    """
+    top, sign = _max_code(elem), elem.sign_bit
+    zero_neg = sign if elem.kind == "fp" else 0           # INT has no -0
+    tiny_neg = _negate(elem, 1)
+    fixed_a = np.zeros((4, k), np.int64)
+    fixed_b = np.zeros((4, k), np.int64)
+    fixed_a[0, 0], fixed_a[0, 1 % k], fixed_b[0, 1 % k] = top, 1, 1
+    fixed_b[1], fixed_a[1] = fixed_a[0], fixed_b[0]
+    fixed_a[2, 0], fixed_a[2, 1 % k] = top, 1
+    fixed_b[2, 0], fixed_b[2, 1 % k] = zero_neg, tiny_neg
+    fixed_a[3, :], fixed_b[3, :] = top, 0
+    fixed_a[3, -1], fixed_b[3, -1] = 1, 1
+    if k == 1:                                            # one lane: zero and tiny cannot coexist
+        fixed_a[:, 0], fixed_b[:, 0] = 1, 1
+    if m <= 4:
+        return fixed_a[:m], fixed_b[:m]
+    r = m - 4
+    # Top binade: FP codes with the largest finite exponent field; INT the largest magnitudes.
+    if elem.kind == "fp":
+        big = (top & ~((1 << elem.mbits) - 1)) | rng.integers(0, 1 << elem.mbits, (r, k))
+        big = np.minimum(big, top)
+        small = rng.integers(1, 2 << elem.mbits, (2, r, k))           # subnormals, lowest binade
+    else:
+        big = rng.integers(max(1, sign // 2), sign, (r, k))
+        small = rng.integers(1, 3, (2, r, k))
+    big = big | (rng.integers(0, 2, (r, k)) * sign if elem.kind == "fp" else 0)
+    if elem.kind != "fp":
+        big = np.where(rng.random((r, k)) < 0.5, big, _negate(elem, big))
+    zero = rng.integers(0, 2, (r, k)) * zero_neg
+    small = np.where(rng.random((2, r, k)) < 0.5, small, _negate(elem, small))
+    is_zero = rng.random((r, k)) < 0.5
+    is_zero[np.arange(r), rng.integers(0, k, r)] = False                 # >= 1 tiny lane
+    zero_on_a = rng.random((r, k)) < 0.5
+    a = np.where(is_zero, np.where(zero_on_a, zero, big), small[0])
+    b = np.where(is_zero, np.where(zero_on_a, big, zero), small[1])
+    return np.concatenate([fixed_a, a]), np.concatenate([fixed_b, b])
 
 
 def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
                    distributions=DISTRIBUTIONS) -> BlockStimulus:
     """``n`` blocks split evenly over ``distributions`` (see ``docs/arithmetic.md``, Verification).
 
+    ``zero_beside_tiny``: zero products with a maximum-exponent operand beside tiny products
+    (:func:`zero_beside_tiny_blocks`; its four fixed blocks come first in every stimulus);
     ``gaussian`` / ``heavy``: N(0, 1) and Student-t(1.5) values x random magnitudes, quantized
     by :func:`intfp.models.quantize_codes` (realistic codes and scales); ``uniform``: every code
     and scale equally likely (NaN / Inf included); ``zero``; ``max``: +-max codes and large
@@ -228,6 +285,10 @@ def block_stimulus(spec: hw.DotSpec, n: int, seed: int = 0,
                                             (rng.integers(0, 2, m) * elem.sign_bit))[both]
                     zero = rng.random(m) < 0.2       # Inf x 0
                     b[zero, lane[zero]] = 0
+        elif dist == "zero_beside_tiny":
+            a, b = zero_beside_tiny_blocks(elem, k, m, rng)
+            sa, sb = random_scales(m)
+            sa[:4], sb[:4] = one, one                    # the fixed blocks: scales 1.0
         elif dist == "uniform":
             a, b = rng.integers(0, elem.num_codes, (2, m, k))
             sa, sb = rng.integers(0, 256, (2, m))
