@@ -19,6 +19,8 @@ def _parse_option(text: str):
 
 
 def _jsonable(x):
+    if isinstance(x, list):
+        return [_jsonable(v) for v in x]
     if isinstance(x, float) and not math.isfinite(x):
         return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if isinstance(x, dict):
@@ -48,6 +50,10 @@ def workload(name, formats, hadamard, scale_rule, seed, record, options, as_json
     """Run workload NAME (hla, rope, ...) once per format against its float64 reference.
 
     Prints per format the output QSNR and relative error, the workload's metrics and its MACs.
+    NAME may also be one of the study's experiments (arXiv 2510.25602): study-kl (direct-cast KL,
+    section 5.2), study-train (BF16 / MXFP8 / MXINT8 training, section 5.3), study-clip (INT8
+    [-128, 127] vs [-127, 127], App. D.2); they print a Markdown report beside the study's claims
+    (``-o`` sets their keywords; --formats and --hadamard do not apply to them).
     """
     from intfp.models.workloads.runner import get_workload, run_workload, workload_names
     if list_only or name is None:
@@ -55,6 +61,29 @@ def workload(name, formats, hadamard, scale_rule, seed, record, options, as_json
             wl = get_workload(n)
             click.echo(f"{n:12s} {wl.description}\n{'':12s} options: "
                        + ", ".join(f"{k}={v!r}" for k, v in wl.options.items()))
+        import inspect
+
+        from intfp.models.workloads.study import STUDY_COMMANDS
+        for n, fn in STUDY_COMMANDS.items():
+            params = inspect.signature(fn).parameters
+            click.echo(f"{n:12s} {fn.__doc__.splitlines()[0]}\n{'':12s} options: "
+                       + ", ".join(f"{k}={p.default!r}" for k, p in params.items()))
+        return
+    from intfp.models.workloads.study import STUDY_COMMANDS, run_study
+    if name in STUDY_COMMANDS:
+        kwargs = dict(_parse_option(o) for o in options)
+        kwargs.setdefault("seed", seed)
+        if scale_rule is not None and name != "study-clip":
+            kwargs["scale_rule"] = scale_rule
+        try:
+            tables, text = run_study(name, **kwargs)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        if as_json:
+            click.echo(json.dumps({k: [_jsonable(r) for r in v.to_dict(orient="records")] if hasattr(v, "to_dict")
+                                   else _jsonable(v) for k, v in tables.items()}, indent=1))
+        else:
+            click.echo(text)
         return
     try:
         df = run_workload(name, formats, hadamard=hadamard, seed=seed, record=record, scale_rule=scale_rule,
