@@ -31,6 +31,31 @@ def _fail(e: Exception):
     raise click.ClickException(str(e)) from e
 
 
+def _ints(option: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of whole numbers",
+                                 param_hint=option) from None
+
+
+def check_out_dir(out_dir) -> None:
+    """Fail now, with a clear message, if reports cannot be written to ``out_dir``."""
+    import os
+    from pathlib import Path
+    p = Path(out_dir)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise click.BadParameter(f"{str(out_dir)!r} exists and is not a directory",
+                                 param_hint="--out") from None
+    except OSError as e:
+        raise click.BadParameter(f"cannot create {str(out_dir)!r}: {e.strerror}",
+                                 param_hint="--out") from None
+    if not os.access(p, os.W_OK):
+        raise click.BadParameter(f"{str(out_dir)!r} is not writable", param_hint="--out")
+
+
 @click.command()
 @click.option("--formats", "-f", required=True,
               help="Comma-separated unit formats, e.g. mxfp8_e4m3,mxint8,nvfp4,nvint4 "
@@ -65,8 +90,10 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
     from .flow import sweep
     from .reports import markdown_table, table5, write_reports
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
+    if out_dir:
+        check_out_dir(out_dir)                 # before the sweep, not after it
     try:
-        wins = tuple(int(w) for w in windows.split(",")) if windows else (None,)
+        wins = _ints("--windows", windows) if windows else (None,)
         df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), windows=wins,
                    jobs=jobs, scheduler=scheduler, progress=not as_json and sys.stderr.isatty(),
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,

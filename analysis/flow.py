@@ -3,7 +3,8 @@
 :func:`unit_cost` runs one (format, kind, lanes, library, stream) point and returns report rows
 (one per sub-block plus ``total``), cached by content hash of everything that determines them
 (RTLIL text, parameters, library file hash, Yosys version, stream and simulation settings) in
-``.cache/intfp/``. :func:`sweep` runs many points in parallel processes with a progress bar and
+``.cache/intfp/``; the key (:func:`intfp.cache.result_key`) includes the source of every module
+this one can import, so any change to the flow, the models or the RTL recomputes. :func:`sweep` runs many points in parallel processes with a progress bar and
 returns a :class:`pandas.DataFrame`.
 
 Designs come from :func:`intfp.rtl.units.make_unit` (the project's MX / NV units) when that
@@ -21,15 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from intfp.cache import cache_get, cache_key, cache_put
+from intfp.cache import cache_dir, cache_get, cache_put, result_key
 from .liberty import read_liberty
 from .yosys import resolve_liberty, synthesize, yosys_version
 
-__all__ = ["Design", "design_for", "synthetic_stream", "unit_inputs", "unit_cost", "sweep",
-           "STREAM_KINDS", "FLOW_VERSION", "BUILTIN_DESIGNS"]
+__all__ = ["Design", "design_for", "synthetic_stream", "unit_inputs", "unit_cost", "unit_cost_key",
+           "sweep", "STREAM_KINDS", "BUILTIN_DESIGNS"]
 
-#: Bump when the flow's arithmetic changes, to invalidate cached results.
-FLOW_VERSION = "analysis-3"
 STREAM_KINDS = ("gaussian", "heavy", "random")
 BUILTIN_DESIGNS = ("mac8", "tinydot")
 
@@ -268,6 +267,20 @@ def _stream_id(stream) -> str:
     return "none"
 
 
+def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, streams: int,
+                  seed: int, clock_ns: float | None, booth: bool, analytic: bool) -> str:
+    """Cache key of :func:`unit_cost`: the elaborated design (RTLIL text and top name), the
+    library file's hash, the Yosys version, the stream (name or file hash) and the simulation
+    settings, and (through :func:`intfp.cache.result_key`) the source of every module this one can
+    import. A missing part would let one result answer for another; tests change each part."""
+    return result_key("unit_cost", __name__,
+                      rtlil=hashlib.sha256(design.rtlil.encode()).hexdigest(), top=design.top,
+                      library=library_sha256, yosys=yosys_version(),
+                      stream=_stream_id(stream) if stream is not None else None, cycles=cycles,
+                      streams=streams, seed=seed, clock_ns=clock_ns, booth=booth,
+                      analytic=analytic)
+
+
 def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
               liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
               cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
@@ -283,10 +296,8 @@ def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
     design = design_for(fmt, kind=kind, lanes=lanes, **params)
     lib_path = resolve_liberty(liberty)
     lib = read_liberty(lib_path)
-    sid = _stream_id(stream) if stream is not None else None
-    key = cache_key(flow=FLOW_VERSION, rtlil=hashlib.sha256(design.rtlil.encode()).hexdigest(),
-                    top=design.top, library=lib.sha256, yosys=yosys_version(), stream=sid,
-                    cycles=cycles, streams=streams, seed=seed, clock_ns=clock_ns, booth=booth)
+    key = unit_cost_key(design, lib.sha256, stream=stream, cycles=cycles, streams=streams,
+                        seed=seed, clock_ns=clock_ns, booth=booth, analytic=analytic)
     if use_cache:
         hit = cache_get("unit_cost", key)
         if hit is not None:
@@ -356,10 +367,10 @@ def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
             # row covers all lanes, so each multiplier_<i> gets 1/lanes of it.
             for row in rows[1:]:
                 name = row["sub_block"]
-                key = "multiplier" if name.startswith("multiplier_") else name
-                a = an["sub_blocks"].get(key)
+                table6_row = "multiplier" if name.startswith("multiplier_") else name
+                a = an["sub_blocks"].get(table6_row)
                 if a is not None:
-                    share = 1.0 / design.lanes if key == "multiplier" else 1.0
+                    share = 1.0 / design.lanes if table6_row == "multiplier" else 1.0
                     row["analytic_area_um2"] = a["area_um2"] * share
                     row["analytic_energy_pj"] = a["energy_pj"] * share
     rows = [{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in r.items()}
@@ -387,18 +398,22 @@ def _merge_modes(runs: list[tuple[dict, int]]) -> dict:
     return out
 
 
-#: Modules whose source is part of every sweep task's cache key.
-_SWEEP_DEPENDS = ("intfp.analysis.yosys", "intfp.analysis.netlist", "intfp.analysis.energy",
-                  "intfp.analysis.liberty", "intfp.analysis.analytic", "intfp.rtl.units",
-                  "intfp.rtl.components", "intfp.rtl.mixed", "intfp.models.hwmodel")
-
-
 def _content_id(path_or_name) -> str | None:
     """Hash of a file argument (liberty or stream), so a changed file is a new cache key."""
     if path_or_name is None:
         return None
     p = Path(str(path_or_name))
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(path_or_name)
+
+
+def _check_point(fmt: str, kind: str, lanes, **params) -> None:
+    """Validate one sweep point before any work starts (the unit constructors check formats,
+    lanes and windows with messages naming the bad value; elaboration is left to the task)."""
+    if str(fmt).lower() in BUILTIN_DESIGNS:
+        return
+    from intfp.rtl.units import make_unit
+    unit = make_unit(fmt, kind=kind, lanes=lanes, **params)
+    unit._MustUse__silence = True          # built only to validate: no "never used" warning
 
 
 def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries=(None,),
@@ -412,7 +427,10 @@ def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries
     import pandas as pd
 
     from intfp.models.formats import block_format
-    from intfp.sweep import make_task, run_sweep
+    from intfp.sweep import check_scheduler_args, make_task, run_sweep
+    check_scheduler_args(scheduler, jobs)
+    if use_cache:
+        cache_dir()                            # a cache path that is a file fails here, not late
     if isinstance(kinds, str):
         kinds = [kinds] * len(formats)
     tasks = []
@@ -426,14 +444,18 @@ def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries
         for n in lanes:
             for w in (windows if fp_block else (None,)):
                 for lib in libraries:
+                    if w is None:
+                        _check_point(f, k, n)
+                    else:
+                        _check_point(f, k, n, window=w)
                     params = {"fmt": f, "kind": k, "lanes": n,
                               "liberty": None if lib is None else str(lib), **kw, "use_cache": use_cache}
                     if w is not None:
                         params["window"] = w
                     lib_path = resolve_liberty(lib)
                     tasks.append(make_task("intfp.analysis.flow:unit_cost", params, kind="synth",
-                                           depends_on=_SWEEP_DEPENDS,
-                                           extra=[_content_id(lib_path), _content_id(kw.get("stream"))]))
+                                           extra=[_content_id(lib_path), _content_id(kw.get("stream")),
+                                                  yosys_version()]))
     if scheduler is None and (len(tasks) <= 1 or jobs == 1):
         scheduler = "sync"
     rows = run_sweep(tasks, scheduler=scheduler, n_workers=jobs, progress=progress,

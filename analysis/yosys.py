@@ -207,6 +207,8 @@ def synthesize(verilog: str, top: str, liberty: str | os.PathLike | None = None,
         "read_rtlil design.il" if rtlil else "read_verilog -sv design.v",
         f"hierarchy -check -top {top}",
         f"synth -top {top} -noabc" + (" -flatten" if flatten else "") + (" -booth" if booth else ""),
+        # `synth -flatten` leaves $scopeinfo cells (Yosys >= 0.38) that no library maps
+        "delete t:$scopeinfo",
         f"dfflibmap -liberty cells.lib{du}",
         f"abc -liberty cells.lib{du}{delay}",
         "opt_clean",

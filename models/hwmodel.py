@@ -47,6 +47,7 @@ FP32_NAN = 0x7FC00000          # the one NaN the hardware produces (quiet, posit
 FP32_INF = 0x7F800000
 E4M3_BIAS = 7
 MAX_WINDOW = 48                 # widest aligner window dot_spec accepts
+MAX_LANES = 256                 # widest block unit: the largest block size the formats define
 
 _U8 = np.uint8
 
@@ -147,8 +148,8 @@ def dot_spec(fmt, lanes: int | None = None, window: int | None = None) -> DotSpe
     if lanes is None:
         lanes = bf.block_size
     if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1 \
-            or lanes & (lanes - 1):
-        raise ValueError(f"lanes must be a power of two >= 1, got {lanes!r}")
+            or lanes & (lanes - 1) or lanes > MAX_LANES:
+        raise ValueError(f"lanes must be a power of two from 1 to {MAX_LANES}, got {lanes!r}")
     elem = bf.element
     if elem.kind == "int":
         if window is not None:

@@ -25,9 +25,12 @@ def fail_on(x: int, bad: int) -> dict:
     return {"x": x, "y": x * x}
 
 
-def slow_square(x: int, delay: float, calls_dir: str) -> dict:
-    """x^2 after ``delay`` seconds (for interruption tests); records each completed call."""
+def slow_square(x: int, delay: float, calls_dir: str, started_dir: str | None = None) -> dict:
+    """x^2 after ``delay`` seconds (for interruption tests); records each completed call, and
+    each start in ``started_dir`` (so a test can wait for an event instead of a time)."""
     import time
+    if started_dir:
+        Path(started_dir, str(x)).touch()
     time.sleep(delay)
     Path(calls_dir, f"{x}-{os.getpid()}-{os.urandom(4).hex()}").touch()
     return {"x": x, "y": x * x}

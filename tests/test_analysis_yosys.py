@@ -116,3 +116,17 @@ def test_mac_on_real_libraries(key, mac8):
     nl = Netlist.from_yosys_json(r.netlist, lib, "mac8")
     d = nl.critical_path()["delay_ns"]
     assert 0.1 < d < 30
+
+
+def test_flatten_maps_a_hierarchical_design(tmp_path, monkeypatch):
+    """`synth -flatten` leaves $scopeinfo cells; they must not reach the mapped netlist (issue:
+    every hierarchical design failed with "unmapped cells ['$scopeinfo']")."""
+    from amaranth.back import rtlil
+
+    from intfp.analysis.designs import TinyDot
+    from intfp.analysis.yosys import synthesize
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
+    text = rtlil.convert(TinyDot(2, 4, 16), name="td", emit_src=False)
+    flat = synthesize(text, "td", flatten=True)
+    assert flat.area_um2 > 0 and list(flat.sub_blocks) == ["(top)"]
+    assert not any("scopeinfo" in t for t in flat.cell_counts)

@@ -123,8 +123,9 @@ _INTERRUPTED_SWEEP = """
 import sys
 sys.path.insert(0, {tests!r})
 from intfp.sweep import make_task, run_sweep
-tasks = [make_task("sweep_tasks:slow_square", {{"x": x, "delay": 0.4 if x < 3 else 30.0,
-                                              "calls_dir": {calls!r}}}) for x in range(6)]
+tasks = [make_task("sweep_tasks:slow_square", {{"x": x, "delay": 0.1 if x < 3 else 600.0,
+                                              "calls_dir": {calls!r}, "started_dir": {started!r}}})
+         for x in range(6)]
 run_sweep(tasks, scheduler="sync", progress=False)
 """
 
@@ -132,21 +133,33 @@ run_sweep(tasks, scheduler="sync", progress=False)
 def test_ctrl_c_keeps_finished_results_and_rerun_does_only_the_rest(tmp_path):
     """Interrupt a sweep with SIGINT (Ctrl-C) while a long task runs: the finished tasks'
     results are in the cache, no half-written entry exists, and a rerun computes only the
-    tasks that had not finished."""
+    tasks that had not finished.
+
+    Synchronized on events, not on time (an earlier version slept 0.3 s and gave the child
+    30 s, which a loaded machine can exceed): the signal is sent once task 3 has *started*,
+    which the sync scheduler does only after storing tasks 0-2; task 3 would then run 600 s,
+    so an exit at all proves the interrupt was acted on."""
     import signal
-    calls = tmp_path / "calls"
+    calls, started = tmp_path / "calls", tmp_path / "started"
     calls.mkdir()
-    code = _INTERRUPTED_SWEEP.format(tests=str(TESTS), calls=str(calls))
-    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ))
-    deadline = time.time() + 60
-    while len(list(calls.iterdir())) < 3 and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.3)                                       # task 3 (30 s) is now running
-    p.send_signal(signal.SIGINT)
-    assert p.wait(timeout=30) != 0                        # interrupted, not finished
-    assert len(list(calls.iterdir())) == 3
+    started.mkdir()
+    code = _INTERRUPTED_SWEEP.format(tests=str(TESTS), calls=str(calls), started=str(started))
+    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ),
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        while not (started / "3").exists():
+            assert p.poll() is None, f"the sweep ended early: {p.stderr.read()[-2000:]}"
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode != 0 and "KeyboardInterrupt" in err   # interrupted, not finished
+    assert sorted(int(f.name.split("-")[0]) for f in calls.iterdir()) == [0, 1, 2]
     assert not list(cache_dir().rglob("*.tmp"))          # nothing half-written
-    done = [make_task("sweep_tasks:slow_square", {"x": x, "delay": 0.4, "calls_dir": str(calls)})
+    done = [make_task("sweep_tasks:slow_square", {"x": x, "delay": 0.1, "calls_dir": str(calls),
+                                                  "started_dir": str(started)})
             for x in range(3)]
     assert all(cache_get(t.kind, t.key) == {"x": t.params["x"], "y": t.params["x"] ** 2} for t in done)
     # Rerun: the finished tasks come from the cache; the unfinished ones (now quick) run.
