@@ -19,8 +19,12 @@ Scale rules (a block's scale exponent for UE8M0):
 
 Both exponents are computed exactly from the float's bits (``frexp``), never from a float log2.
 
-The work runs in cache-sized chunks of rows on a small thread pool (numpy releases the GIL in
-its ufuncs), so a 4096 x 4096 tensor streams through a few fused passes per chunk.
+:func:`quantize` with ``rounding="even"`` (the default) runs the kernels of
+:mod:`intfp.models.qkernels` (torch in-place ops on cache-sized chunks, torch's intra-op threads),
+which give the same bits as the reference path here with fewer memory passes
+(``tests/test_quantize_kernels.py`` compares them). The reference path runs everything else
+(codes, ``away`` / ``stochastic`` rounding) in cache-sized chunks of rows on a small thread
+pool (numpy releases the GIL in its ufuncs).
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from . import qkernels
 from .elements import check_rounding, decode, encode, round_to_grid
 from .formats import (ELEMENT_FORMATS, PER_CHANNEL, PER_TENSOR, UE8M0_BIAS, UE8M0_EMAX,
                       UE8M0_EMIN, UE8M0_NAN, BlockFormat, block_format)
@@ -205,21 +210,27 @@ class _Scales:
     nan_rows: np.ndarray            # bool (rows,)
 
 
-def _scales_for(amax: np.ndarray, bf: BlockFormat, rule: str, tensor_scale) -> _Scales:
+def _scales_for(amax: np.ndarray, bf: BlockFormat, rule: str, tensor_scale,
+                want_codes: bool = True) -> _Scales:
+    """Per-row scales from the row amax (``codes`` is None unless ``want_codes``)."""
     elem = bf.element
     nan_rows = ~np.isfinite(amax)
     if bf.scale.name == "ue8m0":
         s = ue8m0_exponent(amax, elem, rule)
-        codes = (s + UE8M0_BIAS).astype(np.uint8)
-        codes[nan_rows] = UE8M0_NAN
+        codes = None
+        if want_codes:
+            codes = (s + UE8M0_BIAS).astype(np.uint8)
+            codes[nan_rows] = UE8M0_NAN
         return _Scales(_pow2(-s), _pow2(s), codes, nan_rows)
     if bf.scale.name == "e4m3":
         t = np.float32(tensor_scale)
         block_scale = np.where(nan_rows, 0, amax).astype(np.float32) / np.float32(elem.max)
         s_b = np.clip(block_scale / t, _E4M3_MIN_NORMAL, _E4M3.max).astype(np.float32)
         s_b = round_to_grid(s_b, _E4M3)                       # cast to E4M3, nearest even
-        codes = encode(s_b, _E4M3)
-        codes[nan_rows] = _E4M3_NAN
+        codes = None
+        if want_codes:
+            codes = encode(s_b, _E4M3)
+            codes[nan_rows] = _E4M3_NAN
         # torchao (matching the MSLK kernel): x * ((1 / t) / s_b); dequant: q * (s_b * t).
         inv = (np.float32(1.0) / t) / s_b
         return _Scales(inv.astype(np.float32), (s_b * t).astype(np.float32), codes, nan_rows)
@@ -270,9 +281,17 @@ def _map_chunks(fn, rows, k):
 
 
 def _run(lay: _Layout, bf: BlockFormat, rule: str, rounding: str, seed,
-         want_codes: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float | None]:
-    """Quantize every row of ``lay.x2d``; return (values2d, codes2d, scale_codes, tensor_scale)."""
+         want_codes: bool, fast: bool = False
+         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float | None]:
+    """Quantize every row of ``lay.x2d``; return (values2d, codes2d, scale_codes, tensor_scale).
+
+    ``fast``: values only (codes, scale codes and tensor scale None) from
+    :mod:`~intfp.models.qkernels` where it applies; the same bits as the reference path.
+    """
     elem, x2d = bf.element, lay.x2d
+    if fast and not want_codes and qkernels.applies(bf, rounding) and (
+            bf.scale.name != "none" or np.isfinite(x2d).all()):   # direct-cast specials: below
+        return qkernels.quantize_values(x2d, bf, rule), None, None, None
     rows, k = x2d.shape
     out = np.empty_like(x2d)
     codes = np.empty(x2d.shape, dtype=np.uint8) if want_codes else None
@@ -382,11 +401,17 @@ def quantize(x, fmt, *, block_size=None, scale_rule=None, rounding="even", axis=
     Returns:
         float32 values, same shape as ``x``. A block holding NaN or Inf is all NaN.
     """
+    return _quantize(x, fmt, block_size=block_size, scale_rule=scale_rule, rounding=rounding,
+                     axis=axis, seed=seed, pad=pad, fast=True)
+
+
+def _quantize(x, fmt, *, block_size, scale_rule, rounding, axis, seed, pad, fast):
+    """:func:`quantize`; ``fast=False`` forces the reference path (tests compare the two)."""
     bf, rule = resolve(fmt, block_size, scale_rule)
     check_rounding(rounding, seed)
     arr, back = _to_numpy(x)
     lay = _layout(arr, bf, axis, pad)
-    vals, _, _, _ = _run(lay, bf, rule, rounding, seed, want_codes=False)
+    vals, _, _, _ = _run(lay, bf, rule, rounding, seed, want_codes=False, fast=fast)
     return back(lay.restore(vals).reshape(arr.shape))
 
 

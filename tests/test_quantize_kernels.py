@@ -1,0 +1,173 @@
+"""The fast quantize kernels (models/qkernels.py) against the reference path, bit for bit.
+
+``quantize`` runs qkernels for ``rounding="even"``; ``blocks._quantize(..., fast=False)`` runs
+the reference path (elements.round_to_grid, blocks._run), which the golden and torchao-oracle
+tests pin. Every preset, scale rule and granularity is compared here on adversarial inputs
+(random bit patterns, i.e. NaN / Inf / float32 subnormals anywhere; grid values and ties under
+random block scales; saturation; zeros of both signs; tiny and huge blocks), so a change to
+either path that moves one bit fails.
+"""
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import intfp.models.blocks as blocks
+import intfp.models.qkernels as qk
+from intfp.models import ELEMENT_FORMATS, PRESETS, block_format, quantize
+
+K = 32
+
+
+def _bits_equal(a, b):
+    return a.shape == b.shape and np.array_equal(np.asarray(a).view(np.uint32),
+                                                np.asarray(b).view(np.uint32))
+
+
+def _explain(x, a, b):
+    i = np.flatnonzero(a.view(np.uint32).ravel() != b.view(np.uint32).ravel())
+    return f"{i.size} differ, e.g. x={x.ravel()[i[:3]]} fast={a.ravel()[i[:3]]} ref={b.ravel()[i[:3]]}"
+
+
+def adversarial(elem, seed=0, finite=False) -> np.ndarray:
+    """(n, 64) float32 rows mixing every hard case; NaN / Inf only where ``finite`` is False."""
+    r = np.random.default_rng(seed)
+    parts = []
+    # random bit patterns: NaN, Inf, subnormals, huge and tiny values, both signs
+    parts.append(r.integers(0, 1 << 32, (64, 64), dtype=np.uint64).astype(np.uint32).view(np.float32))
+    # Gaussian and heavy-tailed blocks under scales from 2^-149 to 2^120
+    g = r.standard_t(2, (256, 64)) * np.ldexp(1.0, r.integers(-150, 120, (256, 1)))
+    parts.append(g.astype(np.float32))
+    # grid values, midpoints (ties) and their float32 neighbours, block max pinned at max,
+    # so the scale is 2^0 (floor and ceil), times a random power of two
+    table = elem.decode_table()
+    grid = np.unique(np.abs(table[np.isfinite(table)]))
+    mids = (grid[:-1] + grid[1:]) / 2
+    vals = np.concatenate([grid, mids]).astype(np.float32)
+    vals = np.concatenate([vals, np.nextafter(vals, np.float32(0)), np.nextafter(vals, np.float32(np.inf))])
+    b = r.choice(vals, (256, 64)) * r.choice([-1, 1], (256, 64))
+    b[:, ::K] = elem.max
+    parts.append((b * np.ldexp(1.0, r.integers(-100, 100, (256, 1)))).astype(np.float32))
+    # saturation: values just below 2^(emax+1) (the floor rule's top binade) and above max
+    s = r.uniform(elem.max, 2.0 ** (elem.emax + 1), (32, 64)) * r.choice([-1, 1], (32, 64))
+    parts.append(s.astype(np.float32))
+    # float32-subnormal and tiny blocks (scales at the UE8M0 floor 2^-127)
+    parts.append((r.standard_normal((32, 64)) * 2.0 ** -130).astype(np.float32))
+    parts.append((r.standard_normal((32, 64)) * 2.0 ** -118).astype(np.float32))
+    # huge blocks (scale clipped at 2^127 under ceil), zeros of both signs, small negatives
+    parts.append((r.uniform(-1, 1, (16, 64)) * 3.4e38).astype(np.float32))
+    z = np.zeros((16, 64), np.float32)
+    z[::2] = -0.0
+    z[1::4, 5] = -1e-30                         # rounds to -0.0 in a block of scale 2^-127
+    parts.append(z)
+    x = np.concatenate(parts)
+    x = x[r.permutation(x.shape[0])]
+    if finite:
+        x = np.where(np.isfinite(x), x, np.float32(0.5)).astype(np.float32)
+    else:
+        x[r.random(x.shape) < 0.002] = r.choice([np.nan, np.inf, -np.inf], 1)[0]
+    return x
+
+
+def _both(x, fmt, **kw):
+    kw = {"block_size": None, "scale_rule": None, "rounding": "even", "axis": -1, "seed": None,
+          "pad": True, **kw}
+    with np.errstate(all="ignore"):
+        fast = blocks._quantize(x, fmt, fast=True, **kw)
+        ref = blocks._quantize(x, fmt, fast=False, **kw)
+    return fast, ref
+
+
+def _cases():
+    for name, bf in [*PRESETS.items(), ("mxint8_asym", None), ("mxint4_asym", None)]:
+        bf = block_format(name)
+        for rule in bf.scale.rules:
+            for bs in (None, 7, "channel", "tensor"):
+                yield pytest.param(name, rule, bs, id=f"{name}-{rule}-{bs}")
+
+
+@pytest.mark.parametrize("fmt,rule,bs", list(_cases()))
+def test_fast_equals_reference_every_preset(fmt, rule, bs):
+    elem = block_format(fmt).element
+    for finite in (False, True):
+        x = adversarial(elem, seed=zlib.crc32(f'{fmt}{rule}{bs}'.encode()), finite=finite)
+        fast, ref = _both(x, fmt, scale_rule=rule, block_size=bs)
+        assert _bits_equal(fast, ref), _explain(x, fast, ref)
+
+
+@pytest.mark.parametrize("elem", [*ELEMENT_FORMATS, "int8_asym"])
+@pytest.mark.parametrize("bs", ["channel", K])
+def test_fast_equals_reference_fp32_scales(elem, bs):
+    bf = block_format(elem, block_size=bs, scale="fp32")
+    x = adversarial(bf.element, seed=3)
+    fast, ref = _both(x, bf, block_size=bs)
+    assert _bits_equal(fast, ref), _explain(x, fast, ref)
+
+
+@pytest.mark.parametrize("elem", [*ELEMENT_FORMATS, "int4_asym"])
+def test_fast_equals_reference_direct_cast(elem):
+    e = block_format(elem).element
+    x = adversarial(e, seed=4, finite=True)
+    x[:, :8] = np.clip(x[:, :8], -4 * e.max, 4 * e.max)   # many values on the element's grid range
+    x[:, 8:16] *= np.float32(2.0 ** -100)                 # and many far below it
+    fast, ref = _both(x, elem)
+    assert _bits_equal(fast, ref), _explain(x, fast, ref)
+    # NaN / Inf in a direct cast: the reference path keeps or rejects them (same behaviour)
+    if e.has_nan:
+        x[0, 0] = np.nan
+        fast, ref = _both(x, elem)
+        assert _bits_equal(fast, ref) and np.isnan(fast[0, 0])
+
+
+def test_hand_computed_ties_and_signed_zero():
+    """Pins the magic-number rounding on cases computed by hand (MXFP8 E4M3, MXINT8)."""
+    x = np.zeros((1, 32), np.float32)
+    x[0, :6] = [448.0, 9.5, 10.5, -11.0, -0.0004, 2.0 ** -10 * 3]     # scale 2^0 (amax 448)
+    q = quantize(x, "mxfp8")
+    # 9.5 and 10.5 are ties on the step-1 binade [8, 16): to even -> 10 and 10; -11 is on the
+    # grid (step 1); -0.0004 (below half the least subnormal, 2^-10) rounds to -0.0; 3 * 2^-10 is a tie between the E4M3 subnormals
+    # 2^-9 and 2^-8 (step 2^-9): to even -> 2^-8.
+    assert q[0, :6].tolist() == [448.0, 10.0, 10.0, -11.0, 0.0, 2.0 ** -8]
+    assert np.signbit(q[0, 4]) and not np.signbit(q[0, 6])
+    y = np.zeros((1, 32), np.float32)
+    y[0, :4] = [1.0, 1.5 / 64, 2.5 / 64, -0.4 / 64]       # MXINT8, scale 2^0, step 1/64
+    qi = quantize(y, "mxint8")
+    assert qi[0, :4].tolist() == [1.0, 2 / 64, 2 / 64, 0.0] and not np.signbit(qi[0, 3])
+
+
+def test_chunking_and_threads_do_not_change_results(monkeypatch):
+    """Many chunks with a partial last one, and the worker-thread path (above torch's grain),
+    give the same bits as one chunk, for a block-scaled and an NV format."""
+    x = adversarial(ELEMENT_FORMATS["e4m3"], seed=5)
+    x = np.concatenate([x] * 4)                          # > 32768 elements: the worker path
+    assert x.size > qk._TORCH_GRAIN
+    for fmt in ("mxfp8", "nvfp4", "mxint4"):
+        one = quantize(x, fmt)
+        monkeypatch.setattr(qk, "CHUNK_ELEMS", 1000)    # 31-row chunks of 32, 15 of 64
+        many = quantize(x, fmt)
+        monkeypatch.undo()
+        ref = _both(x, fmt)[1]
+        assert _bits_equal(one, ref) and _bits_equal(many, ref), fmt
+
+
+def test_torch_input_and_read_only_input():
+    x = adversarial(ELEMENT_FORMATS["e2m1"], seed=6, finite=True)
+    x.setflags(write=False)
+    q = quantize(x, "mxfp4")                             # read-only arrays are never written
+    assert _bits_equal(q, _both(x, "mxfp4")[1])
+    qt = quantize(torch.from_numpy(x.copy()), "mxfp4")
+    assert isinstance(qt, torch.Tensor) and _bits_equal(qt.numpy(), q)
+
+
+def test_only_even_rounding_takes_the_fast_path(monkeypatch):
+    """away / stochastic rounding and codes never reach qkernels (they would be wrong there)."""
+    def boom(*a, **k):
+        raise AssertionError("qkernels used")
+    monkeypatch.setattr(qk, "quantize_values", boom)
+    x = adversarial(ELEMENT_FORMATS["e4m3"], seed=7, finite=True)
+    quantize(x, "mxfp8", rounding="away")
+    quantize(x, "mxfp8", rounding="stochastic", seed=1)
+    blocks.quantize_codes(x, "mxfp8")
+    with pytest.raises(AssertionError, match="qkernels used"):
+        quantize(x, "mxfp8")
