@@ -42,7 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = [
-    "Group", "LibertyError", "Table", "Pin", "Cell", "Library",
+    "Group", "LibertyError", "Table", "Pin", "Cell", "Library", "WireLoad",
     "parse_liberty", "read_liberty", "BoolExpr", "parse_function", "file_sha256",
 ]
 
@@ -168,7 +168,8 @@ def parse_liberty(text: str) -> Group:
             else:
                 # Complex attributes may repeat (e.g. voltage_map): keep the first, list the rest.
                 attrs = stack[-1].attrs
-                if name in attrs and name in ("voltage_map", "define", "library_features"):
+                if name in attrs and name in ("voltage_map", "define", "library_features",
+                                              "fanout_length"):
                     attrs.setdefault(name + "*", []).append(args)
                 else:
                     attrs[name] = args
@@ -401,6 +402,39 @@ class Cell:
 
 
 @dataclass
+class WireLoad:
+    """A statistical wire-load model (Liberty ``wire_load`` group): estimated net capacitance
+    from the net's fan-out, before placement.
+
+    ``C_wire(n) = length(n) * capacitance``, where ``length`` comes from the ``fanout_length``
+    points (linear interpolation between them) and beyond the last point grows by ``slope`` per
+    extra fan-out (Liberty Reference Manual, ``wire_load`` group; the same rule as OpenSTA's
+    ``WireloadModel``). Capacitance per unit length in fF; fan-out 0 has no wire.
+    """
+
+    name: str
+    capacitance: float                        # fF per unit length
+    slope: float                              # length per fan-out beyond the table
+    fanout_length: list[tuple[float, float]]  # (fan-out, length), sorted
+
+    def length(self, fanout) -> np.ndarray:
+        fo = np.asarray(fanout, dtype=float)
+        pts = np.array(self.fanout_length, dtype=float).reshape(-1, 2)
+        if not len(pts):
+            return np.where(fo > 0, fo * self.slope, 0.0)
+        f0, l0 = pts[:, 0], pts[:, 1]
+        inside = np.interp(fo, f0, l0)        # clamps below the first point
+        below = l0[0] * fo / f0[0]            # 0 < fan-out < first point: proportional
+        beyond = l0[-1] + (fo - f0[-1]) * self.slope
+        out = np.where(fo > f0[-1], beyond, np.where(fo < f0[0], below, inside))
+        return np.where(fo > 0, out, 0.0)
+
+    def cap(self, fanout) -> np.ndarray:
+        """Estimated wire capacitance [fF] of nets with ``fanout`` sink pins."""
+        return self.length(fanout) * self.capacitance
+
+
+@dataclass
 class Library:
     """The parts of one Liberty library the flow uses, in normalized units (see module doc)."""
 
@@ -411,6 +445,20 @@ class Library:
     cells: dict[str, Cell]
     units: dict[str, str]                     # as declared in the file, for reports
     default_wire_load: str | None = None
+    wire_loads: dict[str, WireLoad] = field(default_factory=dict)
+
+    def wire_load(self, name: str | None = None) -> WireLoad | None:
+        """The named wire-load model, else the library's ``default_wire_load``; None when the
+        library defines none (ASAP7, gf180)."""
+        key = name or self.default_wire_load
+        if key is None and len(self.wire_loads) == 1:
+            key = next(iter(self.wire_loads))
+        if key is None:
+            return None
+        if key not in self.wire_loads:
+            raise LibertyError(f"library {self.name} has no wire_load {key!r}; it has "
+                               f"{sorted(self.wire_loads) or 'none'}")
+        return self.wire_loads[key]
 
     def cell(self, name: str) -> Cell:
         try:
@@ -520,6 +568,19 @@ class _Builder:
             for g in lib.find(kind):
                 if g.args:
                     self.templates[g.args[0]] = g
+
+    def wire_loads(self, lib: Group) -> dict[str, WireLoad]:
+        out = {}
+        for g in lib.find("wire_load"):
+            if not g.args:
+                continue
+            pts = [g.attrs["fanout_length"]] if "fanout_length" in g.attrs else []
+            pts += g.attrs.get("fanout_length*", [])
+            fl = sorted((float(a[0]), float(a[1])) for a in pts if len(a) >= 2)
+            name = g.args[0].strip('"')
+            out[name] = WireLoad(name, float(g.attrs.get("capacitance", 0.0)) * self.c,
+                                 float(g.attrs.get("slope", 0.0)), fl)
+        return out
 
     def table(self, g: Group | None, scale: float) -> Table | None:
         """One NLDM table; axes follow the template's ``variable_1/2`` names."""
@@ -659,7 +720,7 @@ def read_liberty(path: str | os.PathLike, *, use_cache: bool = True) -> Library:
     sha = file_sha256(path)
     if sha in _MEMO:
         return _MEMO[sha]
-    pkl = _cache_dir() / f"{sha[:32]}.v1.pkl"
+    pkl = _cache_dir() / f"{sha[:32]}.v2.pkl"
     if use_cache and pkl.is_file():
         try:
             with open(pkl, "rb") as f:
@@ -688,7 +749,7 @@ def read_liberty(path: str | os.PathLike, *, use_cache: bool = True) -> Library:
         raise LibertyError(f"{path}: no nom_voltage or operating_conditions voltage")
     wl = tree.attrs.get("default_wire_load")
     lib = Library(tree.args[0].strip('"') if tree.args else path.stem, str(path), sha, volt,
-                  cells, b.units, str(wl).strip('"') if wl else None)
+                  cells, b.units, str(wl).strip('"') if wl else None, b.wire_loads(tree))
     lib.check_areas()
     if use_cache:
         from intfp.cache import atomic_write

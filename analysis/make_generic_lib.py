@@ -29,8 +29,10 @@ Derivation (every number in the output is computed here from the source file):
   and transition (the conservative STA choice), **mean** for internal energy (the state average,
   as for leakage). Flop clock-pin (hidden) power is resampled to 2 slews the same way; D-pin setup
   is resampled on the same 2x2 slew grid (clock x data slew) and merged by max.
-* **No wire-load models** are copied: the energy and delay estimates of ``intfp.analysis``
-  count pin capacitance only, and the file says so.
+* **Wire load**: the source's default wire-load model (``default_wire_load``, Nangate45
+  ``5K_hvratio_1_1``) is copied verbatim (capacitance per length, slope, fan-out lengths), so
+  ``intfp.analysis`` can add the estimated wire capacitance per net by fan-out when asked
+  (``wire_load=True``); its other eight models are not.
 
 Running this script on the same source reproduces the committed file byte for byte.
 """
@@ -69,6 +71,16 @@ def _table(kind: str, template: str, vals: np.ndarray, ind: str) -> list[str]:
     return [f"{ind}{kind} ({template}) {{", f"{ind}  values ({_fmt(vals)});", f"{ind}}}"]
 
 
+def _wire_load(src: Library) -> list[str]:
+    wl = src.wire_load()
+    if wl is None:
+        return []
+    return [f'  wire_load ("{wl.name}") {{', f"    capacitance : {wl.capacitance:.6g};",
+            f"    slope : {wl.slope:.6g};",
+            *(f"    fanout_length ({fo:g}, {ln:.6g});" for fo, ln in wl.fanout_length),
+            "  }", f'  default_wire_load : "{wl.name}";']
+
+
 def generate(src: Library) -> str:
     out = [
         "/* intfp_generic45: a small generic standard-cell library for intfp's default flow.",
@@ -78,7 +90,8 @@ def generate(src: Library) -> str:
         " * under the Apache License 2.0; this derived file is distributed under the same licence.",
         f" * Source SHA-256: {src.sha256}",
         " * X1 cells only; NLDM tables resampled to 2x2 at slew {10, 100} ps x load {2, 16} fF;",
-        " * `when` variants merged (max for timing, mean for power); no wire-load models.",
+        " * `when` variants merged (max for timing, mean for power); the source's default wire-load",
+        f" * model ({src.default_wire_load}) copied.",
         " */",
         "library (intfp_generic45) {",
         "  delay_model : table_lookup;",
@@ -99,6 +112,7 @@ def generate(src: Library) -> str:
         "  default_inout_pin_cap : 1.0; default_fanout_load : 1.0;",
         "  default_cell_leakage_power : 0.0; default_leakage_power_density : 0.0;",
         "  default_max_transition : 0.2;",
+        *_wire_load(src),
         "  lu_table_template (delay_2x2) {",
         "    variable_1 : input_net_transition; variable_2 : total_output_net_capacitance;",
         f'    index_1 ("{SLEWS[0]:g}, {SLEWS[1]:g}"); index_2 ("{LOADS[0]:g}, {LOADS[1]:g}");',

@@ -25,7 +25,8 @@ import numpy as np
 
 from .liberty import Cell, Library, Table, parse_function
 
-__all__ = ["Netlist", "NetlistError", "pack_bits", "unpack_bits"]
+__all__ = ["Netlist", "NetlistError", "pack_bits", "unpack_bits", "DELAY_MODELS",
+           "DEFAULT_TIME_STEP_NS", "check_delay_model"]
 
 
 class NetlistError(ValueError):
@@ -33,6 +34,12 @@ class NetlistError(ValueError):
 
 
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: Delay models of :meth:`Netlist.simulate_timed`.
+DELAY_MODELS = ("zero", "unit", "liberty")
+#: Default quantum of the ``liberty`` delay model [ns] (see :meth:`Netlist.gate_delays`).
+DEFAULT_TIME_STEP_NS = 0.001
+
+
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -295,17 +302,56 @@ class Netlist:
     def driver_net(self, gate: int) -> int:
         return int(self.gate_out[gate])
 
-    def net_loads(self) -> np.ndarray:
-        """Load capacitance per net [fF]: sum of fan-out input-pin capacitances (no wire load)."""
+    def net_fanout(self) -> np.ndarray:
+        """Fan-out per net: input pins it drives, plus one per top-level output port bit."""
+        fo = np.array([len(sk) for sk in self.sinks], dtype=np.int64)
+        for bits in self.outputs.values():
+            for b in bits:
+                if b >= 2:
+                    fo[b] += 1
+        return fo
+
+    def wire_caps(self, wire_load: bool | str | None = None) -> np.ndarray:
+        """Estimated wire capacitance per net [fF] from the library's wire-load model
+        (:meth:`Library.wire_load`) and each net's fan-out.
+
+        ``wire_load``: None / False -> zeros; True -> the library's default model (an error if
+        it has none); ``"auto"`` -> the default model if the library has one, else zeros; any
+        other string names a model. Constant nets and clock nets get none: the clock's wiring
+        is a clock tree, which is not modelled.
+        """
+        caps = np.zeros(self.n_nets)
+        if wire_load is None or wire_load is False:
+            return caps
+        if wire_load == "auto":
+            wl = self.lib.wire_load() if (self.lib.default_wire_load or self.lib.wire_loads) else None
+            if wl is None:
+                return caps
+        elif wire_load is True:
+            wl = self.lib.wire_load()
+            if wl is None:
+                raise NetlistError(f"library {self.lib.name} defines no wire-load model "
+                                   f"(wire_load=True); use wire_load='auto' or False")
+        else:
+            wl = self.lib.wire_load(str(wire_load))
+        caps = wl.cap(self.net_fanout())
+        caps[:2] = 0.0
+        for n in self.clock_nets:
+            caps[n] = 0.0
+        return caps
+
+    def net_loads(self, wire_load: bool | str | None = None) -> np.ndarray:
+        """Load capacitance per net [fF]: sum of fan-out input-pin capacitances, plus the
+        estimated wire capacitance when ``wire_load`` is set (see :meth:`wire_caps`)."""
         load = np.zeros(self.n_nets)
         for net, sk in enumerate(self.sinks):
             for _, cname, pin in sk:
                 load[net] += self.lib.cells[cname].pins[pin].capacitance
-        return load
+        return load + self.wire_caps(wire_load)
 
     # ------------------------------------------------------------------ simulation
     def simulate(self, inputs: dict[str, np.ndarray], *, count_toggles: bool = True,
-                 outputs: bool = True, warmup: int = 1):
+                 outputs: bool = True, warmup: int = 1, states: list | None = None):
         """Cycle-by-cycle bit-parallel simulation.
 
         ``inputs[port]``: integer array ``(cycles, streams)`` (two's complement bits are taken;
@@ -316,6 +362,8 @@ class Netlist:
         cycle, before the clock edge (registered outputs therefore lag their reference by one
         cycle); ``toggles`` int64 per net, summed over streams and over cycles
         ``warmup..cycles-1`` (each cycle's settled values against the previous cycle's).
+        ``states``: if a list is given, each cycle's settled net values ``(n_nets, W)`` are
+        appended to it (used by :meth:`simulate_timed`).
         """
         if not inputs:
             raise NetlistError("no input vectors given")
@@ -373,6 +421,8 @@ class Netlist:
                 for fn, ins, osl in lv.evals:
                     O[osl] = fn([G[sl] for sl in ins], ONE, ZERO)
                 vals[lv.scatter] = O
+            if states is not None:
+                states.append(vals.copy())
             if outputs:
                 for p, bits in self.outputs.items():
                     outs[p][t] = vals[bits]
@@ -427,11 +477,213 @@ class Netlist:
         return self.ff_next
 
     # ------------------------------------------------------------------ timing
-    def critical_path(self, input_slew: float | None = None) -> dict:
+    def critical_path(self, input_slew: float | None = None,
+                      wire_load: bool | str | None = None) -> dict:
         """Longest register-to-register / input-to-output path [ns] (see module docstring)."""
         lib = self.lib
         slew0 = lib.fo4_slew if input_slew is None else input_slew
-        load = self.net_loads()
+        load = self.net_loads(wire_load)
+        arr, slew = self._propagate(load, slew0)
+        worst, where = 0.0, None
+        for p, bits in self.outputs.items():
+            for i, net in enumerate(bits):
+                if arr[net] > worst:
+                    worst, where = float(arr[net]), f"output {p}[{i}]"
+        for f in self.flops:
+            cell = lib.cells[f["cell"]]
+            expr, nets = f["next"]
+            for net, dpin in zip(nets, expr.inputs):
+                setup = 0.0
+                p = cell.pins.get(dpin)
+                if p is not None and p.setup:
+                    setup = max([0.0, *(t(slew0, slew[net]) for s in p.setup for t in s[1:]
+                                        if t is not None)])
+                if arr[net] + setup > worst:
+                    worst, where = float(arr[net] + setup), f"flop {f['inst']} {dpin}"
+        return {"delay_ns": worst, "endpoint": where,
+                "fmax_mhz": (1e3 / worst) if worst > 0 else float("inf")}
+
+    def gate_delays(self, delay_model: str = "unit", *, time_step_ns: float = DEFAULT_TIME_STEP_NS,
+                    wire_load: bool | str | None = None, input_slew: float | None = None):
+        """Integer rise / fall delays per gate output (``self.gates`` order), in time steps.
+
+        ``unit``: 1 step for every cell. ``liberty``: for each cell instance, the mean over its
+        timing arcs of ``cell_rise`` / ``cell_fall`` looked up at the net's actual load (pins,
+        plus wire when ``wire_load``) and the input net's propagated slew (as
+        :meth:`critical_path`), divided by ``time_step_ns`` and rounded, at least 1 step. One
+        (rise, fall) pair per output, as a Verilog ``#(rise, fall)`` on the cell output.
+        Returns ``(rise, fall)`` int64 arrays.
+        """
+        check_delay_model(delay_model)
+        n = self.n_gates
+        if delay_model == "zero":
+            return np.zeros(n, np.int64), np.zeros(n, np.int64)
+        if delay_model == "unit":
+            return np.ones(n, np.int64), np.ones(n, np.int64)
+        if not (isinstance(time_step_ns, (int, float)) and time_step_ns > 0):
+            raise NetlistError(f"time_step_ns must be a positive number, got {time_step_ns!r}")
+        lib = self.lib
+        load = self.net_loads(wire_load)
+        slew0 = lib.fo4_slew if input_slew is None else input_slew
+        _, slew = self._propagate(load, slew0)
+        rise = np.zeros(n)
+        fall = np.zeros(n)
+        for level in self.groups:
+            for g in level:
+                pin = lib.cells[g.cell].pins[g.pin]
+                rs, fs = [], []
+                for j, ip in enumerate(g.in_pins):
+                    for a in pin.timing:
+                        if a[0] != ip:
+                            continue
+                        if a[2] is not None:
+                            rs.append(_vec(a[2], slew[g.ins[j]], load[g.out]))
+                        if a[3] is not None:
+                            fs.append(_vec(a[3], slew[g.ins[j]], load[g.out]))
+                if not rs or not fs:
+                    inst = self.gates[int(g.gate_ids[0])][0]
+                    raise NetlistError(
+                        f"library {lib.name} has no timing tables (cell_rise and cell_fall) for "
+                        f"cell {g.cell} output {g.pin} (used by {inst}); the 'liberty' delay "
+                        f"model needs them: use delay_model='unit' or 'zero', or another library")
+                rise[g.gate_ids] = np.mean(rs, axis=0)
+                fall[g.gate_ids] = np.mean(fs, axis=0)
+        q = float(time_step_ns)
+        return (np.maximum(1, np.rint(rise / q)).astype(np.int64),
+                np.maximum(1, np.rint(fall / q)).astype(np.int64))
+
+    def settle_bound(self, rise: np.ndarray, fall: np.ndarray) -> int:
+        """Upper bound [steps] on when any net can change after a clock edge: the longest
+        path with each cell at the larger of its rise and fall delays."""
+        arr = np.zeros(self.n_nets, dtype=np.int64)
+        dmax = np.maximum(np.asarray(rise), np.asarray(fall))
+        for level in self.groups:
+            for g in level:
+                arr[g.out] = arr[g.ins].max(axis=0) + dmax[g.gate_ids]
+        return int(arr.max()) if len(arr) else 0
+
+    def simulate_timed(self, inputs: dict[str, np.ndarray], *, delay_model: str = "unit",
+                       time_step_ns: float = DEFAULT_TIME_STEP_NS,
+                       wire_load: bool | str | None = None, warmup: int = 1,
+                       chunk_words: int = 256, delays=None, trace=None) -> dict:
+        """Glitch-accurate transition counts: every transition of every net within each clock
+        cycle, with cell delays from ``delay_model`` (``zero`` | ``unit`` | ``liberty``, see
+        :meth:`gate_delays`) and Verilog inertial-delay semantics (see :func:`_inertial`).
+
+        Flops and primary inputs change once per cycle at the clock edge (time 0 of the cycle),
+        to the values of the zero-delay simulation (:meth:`simulate`), which also gives each
+        cycle's settled state; the cycle is assumed long enough for the logic to settle (the
+        timed waveform must end at the zero-delay value, else :class:`NetlistError`). Since every
+        cycle then starts from a known settled state, all (cycle, stream) pairs are simulated
+        together, bit-parallel: ``chunk_words`` 64-stream words at a time (memory ~ the live
+        waveforms of one chunk). Cells are visited once per chunk in topological order; a net's
+        waveform is a list of change times shared by all streams and one value word-row each.
+
+        Returns ``{"toggles": per-net transitions (all), "functional": per-net zero-delay
+        toggles, "settle_steps": latest transition time, "rise", "fall": delays per gate [steps],
+        "time_step_ns"}`` (counts summed over streams and cycles ``warmup..cycles-1``);
+        ``trace``: a set of net ids whose waveforms (change times, value rows) are returned
+        under ``"trace"`` keyed by (cycles of the chunk, net), for debugging.
+        """
+        check_delay_model(delay_model)
+        if delays is None:
+            delays = self.gate_delays(delay_model, time_step_ns=time_step_ns, wire_load=wire_load)
+        rise, fall = (np.asarray(d, dtype=np.int64) for d in delays)
+        states: list = []
+        _, functional = self.simulate(inputs, outputs=False, warmup=warmup,
+                                      states=None if delay_model == "zero" else states)
+        out = {"functional": functional, "rise": rise, "fall": fall,
+               "time_step_ns": time_step_ns if delay_model == "liberty" else None}
+        if delay_model == "zero":
+            return dict(out, toggles=functional.copy(), settle_steps=0)
+        if len(rise) and (rise.min() < 1 or fall.min() < 1):
+            raise NetlistError("timed simulation needs delays of at least one time step")
+        streams = next(iter(inputs.values())).shape[1]
+        words = states[0].shape[1]
+        mask_w = pack_bits(np.ones(streams, bool))
+        counted = list(range(max(warmup, 1), len(states)))
+        per = max(1, int(chunk_words) // words)
+        toggles = np.zeros(self.n_nets, dtype=np.int64)
+        settle = 0
+        traced = {} if trace is not None else None
+        for i in range(0, len(counted), per):
+            cs = counted[i:i + per]
+            init = np.concatenate([states[c - 1] for c in cs], axis=1)
+            fin = np.concatenate([states[c] for c in cs], axis=1)
+            settle = max(settle, self._timed_chunk(init, fin, np.tile(mask_w, len(cs)), rise,
+                                                   fall, toggles, trace, traced, cs))
+        out = dict(out, toggles=toggles, settle_steps=int(settle))
+        if trace is not None:
+            out["trace"] = traced
+        return out
+
+    def _timed_chunk(self, init, fin, mask, rise, fall, toggles, trace=None, traced=None,
+                     cycles=()) -> int:
+        w = init.shape[1]
+        one, zero = np.full(w, _ALL), np.zeros(w, dtype=np.uint64)
+        waves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        sources = [n for p, bits in self.inputs.items() for n in bits
+                   if n >= 2 and n not in self.clock_nets]
+        sources += [int(n) for n in np.concatenate([self.ff_q, self.ff_qn]) if n >= 2]
+        t0 = np.zeros(1, dtype=np.int64)
+        for n in set(sources):
+            d = init[n] ^ fin[n]
+            if d.any():
+                waves[n] = (t0, fin[n][None])
+                toggles[n] += _popcount(d, mask)
+        refs = np.bincount(np.concatenate([lv.gather for lv in self.levels]) if self.levels
+                           else np.zeros(0, np.int64), minlength=self.n_nets)
+        settle = 0
+        for level in self.groups:
+            for g in level:
+                fn = g.fn
+                for k in range(len(g.out)):
+                    ins = g.ins[:, k]
+                    o = int(g.out[k])
+                    present = [waves[n] for n in ins if n in waves]
+                    if present:
+                        if len(present) == 1:
+                            times = present[0][0]
+                        else:
+                            times = np.unique(np.concatenate([p[0] for p in present]))
+                        nt = len(times)
+                        vals = []
+                        for n in ins:
+                            wv = waves.get(n)
+                            if wv is None:
+                                vals.append(np.broadcast_to(init[n], (nt, w)))
+                            elif len(wv[0]) == nt:           # same grid (a subset of size nt)
+                                vals.append(wv[1])
+                            else:
+                                idx = np.searchsorted(wv[0], times, "right")
+                                vals.append(np.concatenate([init[n][None], wv[1]])[idx])
+                        f = fn(vals, one, zero)
+                        gid = int(g.gate_ids[k])
+                        wave = _inertial(times, f, init[o], int(rise[gid]), int(fall[gid]))
+                        if wave is not None:
+                            last = wave[1][-1]
+                            prev = np.concatenate([init[o][None], wave[1][:-1]])
+                            toggles[o] += _popcount(wave[1] ^ prev, mask)
+                            settle = max(settle, int(wave[0][-1]))
+                            if refs[o] > 0:
+                                waves[o] = wave
+                            if trace is not None and o in trace:
+                                traced[(tuple(cycles), o)] = wave
+                        else:
+                            last = init[o]
+                        if not np.array_equal(last, fin[o]):
+                            raise NetlistError(
+                                f"timed simulation of {self.gates[gid][0]} ({g.cell}) did not "
+                                f"settle to its zero-delay value: internal error")
+                    for n in ins:
+                        refs[n] -= 1
+                        if refs[n] == 0:
+                            waves.pop(int(n), None)
+        return settle
+
+    def _propagate(self, load: np.ndarray, slew0: float):
+        """Static arrival time and slew per net [ns] (max over arcs and rise / fall)."""
+        lib = self.lib
         arr = np.zeros(self.n_nets)
         slew = np.full(self.n_nets, slew0)
         for k, f in enumerate(self.flops):
@@ -466,24 +718,93 @@ class Netlist:
                     best_s = np.where(upd, s, best_s)
                 arr[g.out] = best_a
                 slew[g.out] = best_s
-        worst, where = 0.0, None
-        for p, bits in self.outputs.items():
-            for i, net in enumerate(bits):
-                if arr[net] > worst:
-                    worst, where = float(arr[net]), f"output {p}[{i}]"
-        for f in self.flops:
-            cell = lib.cells[f["cell"]]
-            expr, nets = f["next"]
-            for net, dpin in zip(nets, expr.inputs):
-                setup = 0.0
-                p = cell.pins.get(dpin)
-                if p is not None and p.setup:
-                    setup = max([0.0, *(t(slew0, slew[net]) for s in p.setup for t in s[1:]
-                                        if t is not None)])
-                if arr[net] + setup > worst:
-                    worst, where = float(arr[net] + setup), f"flop {f['inst']} {dpin}"
-        return {"delay_ns": worst, "endpoint": where,
-                "fmax_mhz": (1e3 / worst) if worst > 0 else float("inf")}
+        return arr, slew
+
+
+# ---------------------------------------------------------------------------------------------
+# Timed (glitch-accurate) simulation
+# ---------------------------------------------------------------------------------------------
+def check_delay_model(delay_model) -> str:
+    if delay_model not in DELAY_MODELS:
+        raise NetlistError(f"unknown delay model {delay_model!r}; allowed: "
+                           f"{', '.join(DELAY_MODELS)}")
+    return delay_model
+
+
+def _popcount(words: np.ndarray, mask: np.ndarray) -> int:
+    return int(np.bitwise_count(words & mask).sum(dtype=np.int64))
+
+
+def _range_and(x: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``out[j] = x[j] & x[j+1] & ... & x[hi[j]]`` for every row j (``hi >= j``), with a
+    sparse table: log2(max window) vectorized steps instead of one per window position."""
+    k = len(x)
+    span = int((hi - np.arange(k)).max()) + 1
+    if span == 1:
+        return x
+    if span == 2:
+        return x & x[hi]
+    levels = [x]
+    step = 1
+    while 2 * step <= span:
+        prev = levels[-1]
+        nxt = prev.copy()
+        nxt[:k - step] &= prev[step:]
+        levels.append(nxt)
+        step *= 2
+    table = np.stack(levels)                           # (levels, K, w)
+    j = np.arange(k)
+    length = hi - j + 1
+    p = np.floor(np.log2(length)).astype(np.int64)
+    return table[p, j] & table[p, hi - (np.int64(1) << p) + 1]
+
+
+def _inertial(times: np.ndarray, f: np.ndarray, y0: np.ndarray, rise: int, fall: int):
+    """Output waveform of a cell whose function value is ``f[j]`` from ``times[j]`` on (``y0``
+    before), under Verilog inertial delay with transition-dependent delays (``#(rise, fall)``).
+
+    Semantics (IEEE 1364-2005 6.1.3 / Icarus ``vvp_fun_delay``): a change of the function
+    schedules the output change after the rise (to 1) or fall (to 0) delay and cancels any
+    pending one; an event maturing at time t is applied before changes of the function at t
+    are looked at. Equivalently, without per-stream state: the output takes the value of a
+    function segment ``[times[j], next change)`` iff the function stays at that value for at
+    least its delay, from ``times[j] + delay`` on; among such segments the latest one wins (for
+    one stream, they mature in order). Each candidate (a segment start that is long enough, per
+    stream as a bit mask) sets (rise) or clears (fall) its streams' bits; the settle-in-order
+    over candidates is a prefix scan of the associative map ``y -> (y & ~A) | V``.
+
+    Returns ``(change times, values after each)``, only at times where some stream changes.
+    """
+    k = len(times)
+    hi_r = np.searchsorted(times, times + rise, "left") - 1
+    hi_f = np.searchsorted(times, times + fall, "left") - 1
+    a = np.concatenate([_range_and(f, hi_r), _range_and(~f, hi_f)])
+    t = np.concatenate([times + rise, times + fall])
+    is_rise = np.arange(2 * k) < k
+    keep = a.any(axis=1)
+    if not keep.any():
+        return None
+    a, t, is_rise = a[keep], t[keep], is_rise[keep]
+    order = np.argsort(t, kind="stable")
+    a, t, is_rise = a[order], t[order], is_rise[order]
+    v = np.where(is_rise[:, None], a, np.uint64(0))
+    m = len(t)
+    shift = 1
+    while shift < m:                                   # Hillis-Steele inclusive scan
+        v2 = v.copy()
+        v2[shift:] = (v[:-shift] & ~a[shift:]) | v[shift:]
+        a2 = a.copy()
+        a2[shift:] |= a[:-shift]
+        a, v = a2, v2
+        shift *= 2
+    y = (y0 & ~a) | v
+    last = np.r_[t[1:] != t[:-1], True]                # last candidate of each time
+    t, y = t[last], y[last]
+    prev = np.concatenate([y0[None], y[:-1]])
+    changed = (y != prev).any(axis=1)
+    if not changed.any():
+        return None
+    return t[changed], y[changed]
 
 
 def _vec(t: Table | None, slew: np.ndarray, load: np.ndarray) -> np.ndarray:
