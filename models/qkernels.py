@@ -169,27 +169,67 @@ def _quantize_into(x2d, out, bf, rule, nthreads):
             all_amax = np.full(rows, np.nan if any_nan else amax_t, np.float32)
         sc_all = blocks._scales_for(all_amax, bf, rule, tensor_scale, want_codes=False)
 
+    ue8m0 = bf.scale.name == "ue8m0" and all_amax is None
     for a in range(0, rows, step):
         b = min(a + step, rows)
         xc, oc, tc = xt[a:b], ot[a:b], tmp[:b - a]
-        if all_amax is None:
-            amax = _amax(xc, tc).numpy().view(np.float32)
-            sc = blocks._scales_for(amax, bf, rule, tensor_scale, want_codes=False)
-            inv, mul, nan_rows = sc.inv, sc.mul, sc.nan_rows
+        if ue8m0:                                 # the default MX case: scales in torch
+            inv_t, mul_t, nan_t = _ue8m0_scales(_amax(xc, tc), elem, rule)
         else:
-            inv = None if sc_all.inv is None else sc_all.inv[a:b]
-            mul, nan_rows = sc_all.mul[a:b], sc_all.nan_rows[a:b]
-        mul_t = torch.from_numpy(mul)[:, None]
-        if inv is not None:
-            torch.mul(xc, torch.from_numpy(inv)[:, None], out=oc)
+            if all_amax is None:
+                amax = _amax(xc, tc).numpy().view(np.float32)
+                sc = blocks._scales_for(amax, bf, rule, tensor_scale, want_codes=False)
+                inv, mul, nan_rows = sc.inv, sc.mul, sc.nan_rows
+            else:
+                inv = None if sc_all.inv is None else sc_all.inv[a:b]
+                mul, nan_rows = sc_all.mul[a:b], sc_all.nan_rows[a:b]
+            inv_t = None if inv is None else torch.from_numpy(inv)[:, None]
+            mul_t = torch.from_numpy(mul)[:, None]
+            nan_t = torch.from_numpy(nan_rows)[:, None] if nan_rows.any() else None
+        if inv_t is not None:
+            torch.mul(xc, inv_t, out=oc)
         else:
             torch.div(xc, mul_t, out=oc)          # FP32 scale: x / s, as the reference
         round_even_(oc, tc, elem)
         oc.mul_(mul_t)
         if elem.kind == "fp":
             torch.copysign(oc, xc, out=oc)        # -0.0 for negative inputs rounding to 0
-        if nan_rows.any():
-            oc.masked_fill_(torch.from_numpy(nan_rows)[:, None], float("nan"))
+        if nan_t is not None:
+            oc.masked_fill_(nan_t, float("nan"))
+
+
+# 2^-s and 2^s for s = idx - 127, idx = 0 .. 254 (UE8M0 exponents -127 .. 127; 2^-127 is the
+# float32 subnormal 0x00400000), as float32.
+_POW2 = torch.from_numpy(np.ldexp(np.float32(1.0), np.arange(-127, 128)).astype(np.float32))
+_INV_POW2 = _POW2.flip(0).contiguous()
+
+
+def _ue8m0_scales(a: torch.Tensor, elem: ElementFormat, rule: str):
+    """(2^-s, 2^s, NaN-row mask or None) per row, shaped (rows, 1), from int32 amax bits ``a``:
+    ``blocks.ue8m0_exponent`` computed with torch ops (the same exact bit arithmetic).
+
+    floor: s = floor(log2 amax) - emax = (exponent field - 127) - emax. A zero or subnormal
+    amax gives s <= -127 - emax, clipped to -127. ceil: amax = m 2^e, max = m_q 2^e_q
+    (m, m_q in [0.5, 1)): s = e - e_q + (m > m_q), from the exponent and mantissa fields; a
+    subnormal amax (no implicit bit) goes to the numpy reference, which uses frexp.
+    Rows with a NaN or Inf (exponent field 255) get any scale: the caller overwrites them.
+    """
+    e = a >> 23
+    if rule == "floor":
+        idx = e - elem.emax                                   # s + 127
+    else:
+        mq, eq = np.frexp(elem.max)
+        mq_bits = int(round((mq * 2 - 1) * (1 << 23)))        # max's float32 mantissa field
+        idx = (e + (1 - eq)).add_((a & 0x007FFFFF) > mq_bits)   # e - 126 - e_q + (m > m_q) + 127
+        sub = (a > 0) & (a < 0x00800000)
+        if bool(sub.any()):                                   # subnormal amax (rare): frexp
+            from .blocks import ue8m0_exponent
+            amax_sub = a[sub].numpy().view(np.float32)
+            idx[sub] = torch.from_numpy(ue8m0_exponent(amax_sub, elem, rule) + 127)
+    idx = idx.clamp_(0, 254)
+    nan = a >= _F32_EXP
+    nan_t = nan[:, None] if bool(nan.any()) else None
+    return _INV_POW2[idx][:, None], _POW2[idx][:, None], nan_t
 
 
 def _amax(xc: torch.Tensor, tc: torch.Tensor) -> torch.Tensor:

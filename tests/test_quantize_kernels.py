@@ -52,6 +52,13 @@ def adversarial(elem, seed=0, finite=False) -> np.ndarray:
     # saturation: values just below 2^(emax+1) (the floor rule's top binade) and above max
     s = r.uniform(elem.max, 2.0 ** (elem.emax + 1), (32, 64)) * r.choice([-1, 1], (32, 64))
     parts.append(s.astype(np.float32))
+    # block amax at max x 2^k and 2^k and one ulp either side (where floor and ceil step)
+    amax = np.concatenate([np.ldexp(np.float32(elem.max), r.integers(-150, 127 - elem.emax, 24)),
+                           np.ldexp(np.float32(1), r.integers(-149, 127, 24))]).astype(np.float32)
+    amax = np.concatenate([amax, np.nextafter(amax, np.float32(0)), np.nextafter(amax, np.float32(np.inf))])
+    b = (r.uniform(-1, 1, (amax.size, 64)) * amax[:, None]).astype(np.float32)
+    b[:, ::K] = amax[:, None]
+    parts.append(b)
     # float32-subnormal and tiny blocks (scales at the UE8M0 floor 2^-127)
     parts.append((r.standard_normal((32, 64)) * 2.0 ** -130).astype(np.float32))
     parts.append((r.standard_normal((32, 64)) * 2.0 ** -118).astype(np.float32))
