@@ -60,8 +60,8 @@ def check_out_dir(out_dir) -> None:
 @click.option("--formats", "-f", required=True,
               help="Comma-separated unit formats, e.g. mxfp8_e4m3,mxint8,nvfp4,nvint4 "
                    "(mixed kind: mxfp8+nvfp4; built-in calibration designs: mac8, tinydot)")
-@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default="block",
-              show_default=True)
+@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default=None,
+              help="Unit kind (default: from the name: mxfp8+nvfp4 mixed, e4m3 scalar, else block)")
 @click.option("--lanes", type=int, default=None, help="Lanes per unit (default: 32 MX, 16 NV)")
 @click.option("--liberty", "-l", multiple=True, help=_LIB_HELP)
 @click.option("--stream", default="gaussian", show_default=True,
@@ -120,8 +120,8 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
 @click.option("--unit", "-u", "fmt", required=True, help="Unit format, e.g. mxint8")
 @click.option("--stream", "-s", default="gaussian", show_default=True,
               help=f"{'|'.join(STREAM_KINDS)} or a workload .npz (intfp workload output)")
-@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default="block",
-              show_default=True)
+@click.option("--kind", type=click.Choice(["block", "scalar", "mixed"]), default=None,
+              help="Unit kind (default: from the name: mxfp8+nvfp4 mixed, e4m3 scalar, else block)")
 @click.option("--lanes", type=int, default=None)
 @click.option("--liberty", "-l", default=None, help=_LIB_HELP.split("; repeat")[0])
 @click.option("--cycles", type=int, default=33, show_default=True)

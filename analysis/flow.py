@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from intfp.cache import cache_dir, cache_get, cache_put, result_key
+from intfp.models.formats import SCALE_BINADE_STEP, SCALE_ONE_CODE, block_format
+from intfp.models.spec import UnitSpec, pack_lanes, resolve_unit
 from .liberty import read_liberty
 from .yosys import resolve_liberty, synthesize, yosys_version
 
@@ -35,53 +37,46 @@ BUILTIN_DESIGNS = ("mac8", "tinydot")
 
 @dataclass
 class Design:
-    fmt: str
-    kind: str
+    """An elaborated unit ready for Yosys: its spec (None for the built-in calibration designs),
+    its component and its RTLIL text."""
+
+    unit: UnitSpec | None
+    name: str                  # the spec's canonical name, or the built-in design's
+    kind: str                  # "block" | "scalar" | "mixed" | "builtin"
     lanes: int
     top: str
     rtlil: str
     component: Any
-    block_size: int | None     # elements per block (block units), None otherwise
     elem_bits: int
-    scale: str | None          # "ue8m0" / "e4m3" / None
+
+    @property
+    def fmt(self) -> str:
+        return self.name
 
 
-def design_for(fmt: str, *, kind: str = "block", lanes: int | None = None, **params) -> Design:
-    """Elaborate a unit and convert it to RTLIL (Amaranth's RTLIL backend needs no Yosys)."""
+def design_for(unit: str | UnitSpec, *, kind: str | None = None, lanes: int | None = None,
+               **params) -> Design:
+    """Elaborate a unit (a :class:`~intfp.models.spec.UnitSpec` or the words of
+    :func:`~intfp.models.spec.resolve_unit`) or a built-in design (``mac8``, ``tinydot``) and
+    convert it to RTLIL (Amaranth's RTLIL backend needs no Yosys)."""
     from amaranth.back import rtlil
 
+    from intfp.rtl.units import make_unit
+
     from .designs import IntMac, TinyDot
-    key = fmt.lower()
-    if key in BUILTIN_DESIGNS:
+    if isinstance(unit, str) and unit.lower() in BUILTIN_DESIGNS:
+        key = unit.lower()
         comp = IntMac(8, 24) if key == "mac8" else TinyDot(2 if lanes is None else lanes, 4, 16)
         n = 1 if key == "mac8" else comp.lanes
-        return Design(key, "builtin", n, key, rtlil.convert(comp, name=key, emit_src=False), comp,
-                      None, comp.width, None)
-    try:
-        from intfp.rtl.units import make_unit
-    except ImportError as e:               # pragma: no cover - the RTL track ships it
-        raise ValueError(f"format {fmt!r} needs intfp.rtl.units ({e}); built-in designs: "
-                         f"{', '.join(BUILTIN_DESIGNS)}") from None
-    try:
-        comp = make_unit(fmt, kind=kind, lanes=lanes, **params)
-    except ImportError as e:               # e.g. the mixed units' module not there yet
-        raise ValueError(f"unit {fmt!r} (kind {kind!r}) is not available: {e}") from None
-    top = "unit_" + "".join(ch if ch.isalnum() else "_" for ch in key)
-    spec = getattr(comp, "spec", None)
-    if kind == "mixed":
-        # Table 7 units: `lanes` 8-bit pairs (one MX block) or 2*lanes 4-bit pairs (NV blocks
-        # of 16) per cycle, selected by `mode`.
-        n, bsz, bits, scale = comp.lanes, comp.lanes, 8, "ue8m0+e4m3"
-    elif spec is not None:
-        n, bsz, bits, scale = spec.lanes, spec.lanes, spec.elem.bits, spec.scale
-    elif kind == "scalar":
-        n, bsz, bits, scale = 1, None, comp.elem.bits, None
-    else:
-        n = getattr(comp, "lanes", lanes or 0)
-        bits = getattr(comp, "elem_bits", 8)
-        bsz, scale = n, None
-    return Design(key, kind, int(n), top, rtlil.convert(comp, name=top, emit_src=False), comp,
-                  bsz, int(bits), scale)
+        return Design(None, key, "builtin", n, key, rtlil.convert(comp, name=key, emit_src=False),
+                      comp, comp.width)
+    spec = resolve_unit(unit, kind, lanes, params.pop("window", None), params.pop("pipeline", 0))
+    if params:
+        raise ValueError(f"unknown parameter(s) {', '.join(sorted(params))}; allowed: kind, "
+                         f"lanes, window, pipeline")
+    comp = make_unit(spec)
+    return Design(spec, spec.name, spec.kind, spec.lanes, spec.top,
+                  rtlil.convert(comp, name=spec.top, emit_src=False), comp, spec.elem.bits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,17 +96,12 @@ def synthetic_stream(fmt: str, kind: str, nblocks: int, k: int, seed: int = 0) -
                          f"a .npz path")
     rng = np.random.default_rng(seed)
     if kind == "random":
-        from intfp.models.formats import block_format
         bf = block_format(fmt)
         bits = bf.element.bits
         out = {f"{s}_codes": rng.integers(0, 1 << bits, (nblocks, k), dtype=np.uint8) for s in "ab"}
-        if bf.scale.name == "e4m3":
-            base = 7 << 3                          # E4M3 2^0
-        else:
-            base = 127
+        one, step = SCALE_ONE_CODE[bf.scale.name], SCALE_BINADE_STEP[bf.scale.name]
         for s in "ab":
-            out[f"{s}_scales"] = (base + rng.integers(-4, 5, nblocks) * (8 if base == 56 else 1)
-                                  ).astype(np.uint8)
+            out[f"{s}_scales"] = (one + rng.integers(-4, 5, nblocks) * step).astype(np.uint8)
         return out
     from intfp.models import quantize_codes
     out = {}
@@ -150,12 +140,6 @@ def load_stream(path: str | os.PathLike, fmt: str | None = None) -> dict:
             "b_scales": s.b_scales, "name": s.gemm, "fmt": s.fmt}
 
 
-def _code_bits(codes: np.ndarray, bits: int) -> np.ndarray:
-    """uint8 codes ``(..., k)`` -> bool ``(..., k * bits)``, lane i in bits [i*bits, (i+1)*bits)."""
-    b = np.unpackbits(codes[..., None].astype(np.uint8), axis=-1, bitorder="little")[..., :bits]
-    return b.reshape(*codes.shape[:-1], codes.shape[-1] * bits).astype(bool)
-
-
 def _layout(n: int, size: int, cycles: int, streams: int) -> np.ndarray:
     """``(cycles, streams)`` indices: stream s takes items s*cycles .. (s+1)*cycles - 1."""
     return (np.arange(n) % size).reshape(streams, cycles).T
@@ -166,9 +150,10 @@ def _mixed_inputs(design: Design, stream, *, cycles: int, streams: int, seed: in
     """Port drive of a mixed unit (``intfp.rtl.mixed``) in one mode: 8-bit mode (0) = one MX
     block of ``lanes`` 8-bit codes per cycle, scale in channel 0; 4-bit mode (1) = ``channels``
     NV blocks of 16 4-bit codes, one E4M3 scale pair per channel."""
-    comp = design.component
-    k, ch = comp.lanes, comp.channels
-    mx_fmt, nv_fmt = comp.mx_spec.fmt.name, comp.nv_spec.fmt.name
+    spec = design.unit
+    k, ch = spec.lanes, spec.port("a_scale").lanes
+    mx_fmt, nv_fmt = spec.formats
+    nv_k = spec.dots[1].lanes
     n = cycles * streams
     idx = _layout(n, n, cycles, streams)
 
@@ -182,19 +167,20 @@ def _mixed_inputs(design: Design, stream, *, cycles: int, streams: int, seed: in
     first = (np.arange(cycles)[:, None] % blocks_per_sum == 0) & np.ones((1, streams), bool)
     ones = np.ones((cycles, streams), dtype=np.int64)
     out = {"mode": ones * mode, "valid": ones, "first": first.astype(np.int64)}
+    a_bits, sc_bits = spec.port("a").bits, spec.port("a_scale").bits
     if mode == 0:
         s = get(mx_fmt, n, k)
         for x in "ab":
-            out[x] = _code_bits(s[f"{x}_codes"][idx], 8)
+            out[x] = pack_lanes(s[f"{x}_codes"][idx], a_bits)
             sc = np.zeros((cycles, streams, ch), dtype=np.uint8)
             sc[..., 0] = s[f"{x}_scales"][idx]
-            out[f"{x}_scale"] = _code_bits(sc, 8)
+            out[f"{x}_scale"] = pack_lanes(sc, sc_bits)
     else:
-        s = get(nv_fmt, n * ch, 16)
+        s = get(nv_fmt, n * ch, nv_k)
         for x in "ab":
-            codes = s[f"{x}_codes"].reshape(n, ch * 16)[idx]
-            out[x] = _code_bits(codes, 4)
-            out[f"{x}_scale"] = _code_bits(s[f"{x}_scales"].reshape(n, ch)[idx], 8)
+            codes = s[f"{x}_codes"].reshape(n, ch * nv_k)[idx]
+            out[x] = pack_lanes(codes, spec.dots[1].elem.bits)
+            out[f"{x}_scale"] = pack_lanes(s[f"{x}_scales"].reshape(n, ch)[idx], sc_bits)
     return out
 
 
@@ -220,21 +206,13 @@ def unit_inputs(design: Design, stream: dict | str, *, cycles: int, streams: int
     if design.kind == "mixed":
         return _mixed_inputs(design, stream, cycles=cycles, streams=streams, seed=seed,
                              blocks_per_sum=blocks_per_sum, mode=mode)
-    if design.kind not in ("block", "scalar"):
-        # Units whose port protocol this flow does not know (e.g. mixed 8/4-bit units):
-        # uniformly random bits on every data input -- an upper bound on input activity.
-        import warnings
-        warnings.warn(f"{design.fmt}: no operand mapping for kind {design.kind!r}; driving "
-                      f"random bits on every input port", stacklevel=2)
-        ports = {n: len(getattr(design.component, n).as_value())
-                 for n in design.component.signature.members
-                 if design.component.signature.members[n].flow.name == "In"}
-        return {p: rng.random((cycles, streams, w)) < 0.5 for p, w in ports.items()}
-    k = design.block_size or 1
+    spec = design.unit
+    k = spec.lanes
     if isinstance(stream, str):
-        fmt = design.fmt.split("+")[0]
-        stream = synthetic_stream(fmt, stream, n if design.kind != "scalar" else (n + 31) // 32,
-                                  k if design.kind != "scalar" else 32, seed)
+        if spec.kind == "block":
+            stream = synthetic_stream(spec.name, stream, n, k, seed)
+        else:       # a scalar MAC: codes of its element, quantized in UE8M0 blocks of 32
+            stream = synthetic_stream(spec.elem.name, stream, (n + 31) // 32, 32, seed)
     a, b = np.asarray(stream["a_codes"]), np.asarray(stream["b_codes"])
     first = (np.arange(cycles)[:, None] % blocks_per_sum == 0) & np.ones((1, streams), bool)
     ones = np.ones((cycles, streams), dtype=np.int64)
@@ -246,7 +224,7 @@ def unit_inputs(design: Design, stream: dict | str, *, cycles: int, streams: int
     if a.shape[1] != k:
         raise ValueError(f"stream blocks have {a.shape[1]} elements but the unit has {k} lanes")
     idx = _layout(n, a.shape[0], cycles, streams)
-    return {"a": _code_bits(a[idx], design.elem_bits), "b": _code_bits(b[idx], design.elem_bits),
+    return {"a": pack_lanes(a[idx], spec.port("a").bits), "b": pack_lanes(b[idx], spec.port("b").bits),
             "a_scale": np.asarray(stream["a_scales"])[idx].astype(np.int64),
             "b_scale": np.asarray(stream["b_scales"])[idx].astype(np.int64),
             "valid": ones, "first": first.astype(np.int64)}
@@ -274,6 +252,7 @@ def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, s
     settings, and (through :func:`intfp.cache.result_key`) the source of every module this one can
     import. A missing part would let one result answer for another; tests change each part."""
     return result_key("unit_cost", __name__,
+                      unit=design.unit.key() if design.unit is not None else design.name,
                       rtlil=hashlib.sha256(design.rtlil.encode()).hexdigest(), top=design.top,
                       library=library_sha256, yosys=yosys_version(),
                       stream=_stream_id(stream) if stream is not None else None, cycles=cycles,
@@ -281,7 +260,7 @@ def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, s
                       analytic=analytic)
 
 
-def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
+def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None = None,
               liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
               cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
               booth: bool = False, use_cache: bool = True, analytic: bool = True,
@@ -312,7 +291,7 @@ def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
         tclk = clock_ns if clock_ns else sta["delay_ns"]
         if design.kind == "mixed":
             runs = []
-            for mode, macs in ((0, design.lanes), (1, 2 * design.lanes)):
+            for mode, macs in enumerate(design.unit.macs_per_cycle):
                 ins = unit_inputs(design, stream, cycles=cycles, streams=streams, seed=seed,
                                   mode=mode)
                 runs.append((estimate_energy(nl, ins, clock_ns=tclk), macs))
@@ -321,7 +300,7 @@ def unit_cost(fmt: str, *, kind: str = "block", lanes: int | None = None,
             src = stream if stream in STREAM_KINDS else load_stream(stream, design.fmt)
             ins = unit_inputs(design, src, cycles=cycles, streams=streams, seed=seed)
             energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk)
-            energy["macs_per_cycle"] = design.lanes
+            energy["macs_per_cycle"] = design.unit.macs_per_cycle[0] if design.unit else design.lanes
     base = {"format": design.fmt, "kind": design.kind, "lanes": design.lanes,
             "library": lib.name, "booth": booth,
             "stream": stream if stream in (None, *STREAM_KINDS) else str(stream),
@@ -406,17 +385,26 @@ def _content_id(path_or_name) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(path_or_name)
 
 
-def _check_point(fmt: str, kind: str, lanes, **params) -> None:
-    """Validate one sweep point before any work starts (the unit constructors check formats,
-    lanes and windows with messages naming the bad value; elaboration is left to the task)."""
-    if str(fmt).lower() in BUILTIN_DESIGNS:
-        return
-    from intfp.rtl.units import make_unit
-    unit = make_unit(fmt, kind=kind, lanes=lanes, **params)
-    unit._MustUse__silence = True          # built only to validate: no "never used" warning
+def sweep_points(formats, kinds, lanes=(None,), windows=(None,)) -> list[UnitSpec | str]:
+    """The units of a sweep: formats x lanes x alignment windows (FP block units only), each
+    resolved (and so validated, with a message naming the bad value) before any work starts.
+    Built-in calibration designs stay names."""
+    if isinstance(kinds, str) or kinds is None:
+        kinds = [kinds] * len(formats)
+    out: list[UnitSpec | str] = []
+    for f, k in zip(formats, kinds):
+        for n in lanes:
+            if str(f).lower() in BUILTIN_DESIGNS:
+                out.append(str(f).lower())
+                continue
+            base = resolve_unit(f, k, n)
+            fp_block = base.kind == "block" and base.elem.kind == "fp"
+            for w in (windows if fp_block else (None,)):
+                out.append(base if w is None else resolve_unit(base, window=w))
+    return list(dict.fromkeys(out))          # a window equal to the default is one point
 
 
-def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries=(None,),
+def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libraries=(None,),
           windows=(None,), jobs: int | None = None, scheduler: str | None = None,
           progress: bool = True, use_cache: bool = True, **kw):
     """Run :func:`unit_cost` over formats x lanes x alignment windows x libraries as tasks on
@@ -426,43 +414,26 @@ def sweep(formats, *, kinds: str | list[str] = "block", lanes=(None,), libraries
     units only (None: the study's default). Results are cached by content hash."""
     import pandas as pd
 
-    from intfp.models.formats import block_format
     from intfp.sweep import check_scheduler_args, make_task, run_sweep
     check_scheduler_args(scheduler, jobs)
     if use_cache:
         cache_dir()                            # a cache path that is a file fails here, not late
-    if isinstance(kinds, str):
-        kinds = [kinds] * len(formats)
+    points = sweep_points(formats, kinds, lanes, windows)
+    libs = [(None if lib is None else str(lib), resolve_liberty(lib)) for lib in libraries]
     tasks = []
-    for f, k in zip(formats, kinds):
-        fp_block = False
-        if k == "block" and any(w is not None for w in windows):
-            try:
-                fp_block = block_format(f).element.kind == "fp"
-            except ValueError:          # a test design (analysis.designs), not a format
-                fp_block = False
-        for n in lanes:
-            for w in (windows if fp_block else (None,)):
-                for lib in libraries:
-                    if w is None:
-                        _check_point(f, k, n)
-                    else:
-                        _check_point(f, k, n, window=w)
-                    params = {"fmt": f, "kind": k, "lanes": n,
-                              "liberty": None if lib is None else str(lib), **kw, "use_cache": use_cache}
-                    if w is not None:
-                        params["window"] = w
-                    lib_path = resolve_liberty(lib)
-                    tasks.append(make_task("intfp.analysis.flow:unit_cost", params, kind="synth",
-                                           extra=[_content_id(lib_path), _content_id(kw.get("stream")),
-                                                  yosys_version()]))
+    for unit in points:
+        what = {"fmt": unit, "lanes": None} if isinstance(unit, str) else unit.key()
+        for lib, lib_path in libs:
+            params = {**what, "liberty": lib, **kw, "use_cache": use_cache}
+            tasks.append(make_task("intfp.analysis.flow:unit_cost", params, kind="synth",
+                                   extra=[_content_id(lib_path), _content_id(kw.get("stream")),
+                                          yosys_version()]))
     if scheduler is None and (len(tasks) <= 1 or jobs == 1):
         scheduler = "sync"
     rows = run_sweep(tasks, scheduler=scheduler, n_workers=jobs, progress=progress,
                      desc="intfp synth", use_cache=use_cache)
-    df = pd.DataFrame([dict(r, window=t.params.get("window")) for t, rs in zip(tasks, rows) for r in rs])
-    order = {f: i for i, f in enumerate(formats)}
-    df["_o"] = df["format"].map(order).fillna(len(order))
+    df = pd.DataFrame([dict(r, window=t.params.get("window"), _o=i)
+                       for i, (t, rs) in enumerate(zip(tasks, rows)) for r in rs])
     df["_t"] = (df["sub_block"] != "total").astype(int)
     df = df.sort_values(["_o", "lanes", "window", "library", "_t", "sub_block"], kind="stable",
                         na_position="first").drop(columns=["_o", "_t"]).reset_index(drop=True)

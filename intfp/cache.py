@@ -74,10 +74,12 @@ def cache_key(**parts: Any) -> str:
 #: are found through the import system, not assumed to sit inside ``intfp/``.
 PACKAGE_ROOTS = ("intfp", "intfp.models", "intfp.rtl", "intfp.sim", "intfp.analysis")
 
-#: A comment on a line with an ``importlib.import_module`` call whose target cannot be read from
-#: the source, saying that the caller keys its result by that target itself (e.g. a sweep task
-#: names its function's module; the key's closure starts there).
+#: Comments that make an ``importlib.import_module`` call with a computed target acceptable:
+#: the caller keys its result by that target itself (a sweep task names its function's module;
+#: the key's closure starts there), or every possible target is a ``"module:function"`` string
+#: constant of the same module (which :func:`_imports_of` already counts).
 DYNAMIC_IMPORT_MARK = "# closure: keyed by caller"
+DYNAMIC_IMPORT_MARKS = (DYNAMIC_IMPORT_MARK, "# closure: targets are constants here")
 
 
 def _default_roots() -> dict[str, Path]:
@@ -122,8 +124,8 @@ def _dotted(node: ast.AST) -> str | None:
 
 def _imports_of(name: str, path: Path, modules: Mapping[str, Path]) -> set[str]:
     """Package modules that ``name`` (source at ``path``) can import: every ``import`` statement
-    anywhere in it (also inside functions), string constants naming a module (``"mod:function"``
-    task targets), and ``importlib.import_module`` calls whose target the source determines
+    anywhere in it (also inside functions), ``"module:function"`` string constants (task
+    targets), and ``importlib.import_module`` calls whose target the source determines
     (a literal, or a literal prefix / ``__name__`` prefix: every module under that prefix)."""
     text = path.read_text()
     memo_key = (name, hashlib.sha256(text.encode()).hexdigest(), hash(tuple(sorted(modules))))
@@ -171,9 +173,9 @@ def _parse_imports(name: str, path: Path, text: str, modules: Mapping[str, Path]
             for a in node.names:
                 if f"{mod}.{a.name}" in modules:          # `from pkg import submodule`
                     add(f"{mod}.{a.name}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            target = node.value.partition(":")[0]
-            if target in modules:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and ":" in node.value:
+            target, _, attr = node.value.partition(":")        # a "module:function" task target
+            if target in modules and attr.isidentifier():
                 add(target)
         elif isinstance(node, ast.Call) and _dotted(node.func) in (
                 "importlib.import_module", "import_module", "__import__"):
@@ -191,7 +193,7 @@ def _parse_imports(name: str, path: Path, text: str, modules: Mapping[str, Path]
                     prefix = name
             if prefix and prefix.startswith("intfp"):
                 add_prefix(prefix)
-            elif DYNAMIC_IMPORT_MARK not in lines[node.lineno - 1]:
+            elif not any(m in lines[node.lineno - 1] for m in DYNAMIC_IMPORT_MARKS):
                 raise CacheError(
                     f"{path}:{node.lineno}: import_module() with a target the source does not "
                     f"determine; the cache cannot see what it imports. Use a literal or a literal "

@@ -179,6 +179,12 @@ SCALE_FORMATS: dict[str, ScaleFormat] = {
 UE8M0_BIAS = 127
 UE8M0_NAN = 0xFF
 UE8M0_EMIN, UE8M0_EMAX = -127, 127
+E4M3_BIAS = 7
+
+#: Scale code of 1.0 and the code step of one binade (x2), per block-scale format: UE8M0 is
+#: a biased exponent (2^(code - 127)); E4M3 has 3 mantissa bits below its exponent field.
+SCALE_ONE_CODE = {"ue8m0": UE8M0_BIAS, "e4m3": E4M3_BIAS << 3}
+SCALE_BINADE_STEP = {"ue8m0": 1, "e4m3": 1 << 3}
 
 #: Block sizes with a meaning beyond a number of elements.
 PER_TENSOR = "tensor"

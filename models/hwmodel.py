@@ -31,7 +31,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .formats import PRESETS, ALIASES, BlockFormat, ElementFormat, ELEMENT_FORMATS, block_format
+from .formats import (E4M3_BIAS, PRESETS, ALIASES, UE8M0_BIAS, BlockFormat, ElementFormat,
+                      ELEMENT_FORMATS, block_format)
 
 __all__ = [
     "DotSpec", "dot_spec", "default_window", "block_format_names", "FP32_NAN", "FP32_INF",
@@ -45,7 +46,6 @@ __all__ = [
 
 FP32_NAN = 0x7FC00000          # the one NaN the hardware produces (quiet, positive, no payload)
 FP32_INF = 0x7F800000
-E4M3_BIAS = 7
 MAX_WINDOW = 48                 # widest aligner window dot_spec accepts
 MAX_LANES = 256                 # widest block unit: the largest block size the formats define
 
@@ -127,7 +127,7 @@ class DotSpec:
         else:
             off = -2 * (self.elem.bits - 2)
         if self.scale == "ue8m0":
-            off -= 2 * 127
+            off -= 2 * UE8M0_BIAS
         else:
             off -= 2 * (E4M3_BIAS + 3)
         return off
@@ -415,7 +415,7 @@ def _exact_parts(fmt, a_codes, b_codes, a_scale, b_scale, tensor_scale_a=1.0,
     sa = np.broadcast_to(np.asarray(a_scale, dtype=np.int64), a.shape[:-1]) & 0xFF
     sb = np.broadcast_to(np.asarray(b_scale, dtype=np.int64), a.shape[:-1]) & 0xFF
     if bf.scale.name == "ue8m0":
-        x = x + sa + sb - 254
+        x = x + sa + sb - 2 * UE8M0_BIAS
         scale_nan = (sa == 0xFF) | (sb == 0xFF)
     else:
         e4m3 = ELEMENT_FORMATS["e4m3"]
@@ -493,7 +493,7 @@ def block_scale(fmt, a_scale, b_scale) -> np.ndarray:
     sa = np.asarray(a_scale).astype(np.int64) & 0xFF
     sb = np.asarray(b_scale).astype(np.int64) & 0xFF
     if bf.scale.name == "ue8m0":
-        return np.where((sa == 0xFF) | (sb == 0xFF), np.nan, np.ldexp(1.0, sa + sb - 254))
+        return np.where((sa == 0xFF) | (sb == 0xFF), np.nan, np.ldexp(1.0, sa + sb - 2 * UE8M0_BIAS))
     t = ELEMENT_FORMATS["e4m3"].decode_table()
     return t[sa] * t[sb]
 

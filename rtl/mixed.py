@@ -30,15 +30,12 @@ from amaranth.lib.wiring import In, Out
 
 from intfp.models import hwmodel as hw
 from intfp.models.formats import ELEMENT_FORMATS
+from intfp.models.spec import MIXED_UNITS, NV_BLOCK
 
 from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
                          LaneMultiplier, Normalizer, check_int, validating)
 
 __all__ = ["MIXED_UNITS", "MixedIntUnit", "MixedFPUnit", "make_mixed", "mixed_vectors"]
-
-#: Mixed unit name -> (8-bit preset, 4-bit preset).
-MIXED_UNITS = {"mxfp8+nvfp4": ("mxfp8_e4m3", "nvfp4"), "mxint8+nvint4": ("mxint8", "nvint4")}
-NV_BLOCK = 16
 
 
 class _MixedBase(wiring.Component):
@@ -246,13 +243,8 @@ class MixedFPUnit(_MixedBase):
 
 def make_mixed(name: str, *, lanes: int | None = None, pipeline: int = 0):
     """``"mxfp8+nvfp4"`` or ``"mxint8+nvint4"``; ``lanes`` = 8-bit pairs per cycle (default 32)."""
-    key = str(name).lower()
-    if key not in MIXED_UNITS:
-        raise ValueError(f"unknown mixed fmt {name!r}; allowed: {', '.join(MIXED_UNITS)}")
-    if pipeline:
-        raise ValueError(f"pipeline must be 0 for the mixed units, got {pipeline!r}")
-    lanes = 32 if lanes is None else lanes
-    return MixedFPUnit(lanes) if key == "mxfp8+nvfp4" else MixedIntUnit(lanes)
+    from .units import make_unit
+    return make_unit(name, kind="mixed", lanes=lanes, pipeline=pipeline)
 
 
 def mixed_vectors(name: str, n: int = 1000, seed: int = 0, lanes: int = 32):

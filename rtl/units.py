@@ -16,15 +16,14 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from intfp.models.formats import ALIASES, ELEMENT_FORMATS, PRESETS, block_format
-from intfp.models.hwmodel import DotSpec, dot_spec
+from intfp.models.formats import ELEMENT_FORMATS, PRESETS
+from intfp.models.hwmodel import DotSpec
+from intfp.models.spec import MIXED_UNITS, UNIT_KINDS, UnitSpec, resolve_unit
 
 from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
                          IntAccumulator, LaneMultiplier, Normalizer, check_int, validating)
 
 __all__ = ["BlockDotUnit", "ScalarMAC", "make_unit", "unit_names", "UNIT_KINDS"]
-
-UNIT_KINDS = ("block", "scalar", "mixed")
 
 
 class BlockDotUnit(wiring.Component):
@@ -193,40 +192,27 @@ def unit_names(kind: str = "block") -> list[str]:
     if kind == "scalar":
         return list(ELEMENT_FORMATS)
     if kind == "mixed":
-        from .mixed import MIXED_UNITS
         return list(MIXED_UNITS)
     raise ValueError(f"kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
 
 
-def make_unit(fmt: str, *, kind: str = "block", lanes: int | None = None, **params):
-    """Build a unit. ``kind="block"``: ``fmt`` a preset or alias (``window=``, ``pipeline=``);
-    ``"scalar"``: an element format or a preset (its element; ``acc_bits=``); ``"mixed"``:
-    ``"mxfp8+nvfp4"`` or ``"mxint8+nvint4"``."""
-    if kind not in UNIT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
-
-    def take(allowed):
-        unknown = set(params) - set(allowed)
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(sorted(unknown))} for kind={kind!r}; "
-                             f"allowed: lanes, {', '.join(allowed)}")
-        return params
-
-    if kind != "mixed" and "+" in str(fmt):
-        raise ValueError(f"fmt {fmt!r} names a mixed unit: pass kind='mixed'")
-    if kind == "block":
-        p = take(("window", "pipeline"))
-        return BlockDotUnit(dot_spec(fmt, lanes, p.get("window")), pipeline=p.get("pipeline", 0))
-    if kind == "scalar":
-        p = take(("acc_bits",))
-        if lanes not in (None, 1):
-            raise ValueError(f"lanes must be 1 (or None) for a scalar MAC, got {lanes!r}")
-        key = str(fmt).lower()
-        if key not in ELEMENT_FORMATS:
-            if ALIASES.get(key, key) not in PRESETS:
-                raise ValueError(f"unknown fmt {fmt!r}; allowed: {', '.join(ELEMENT_FORMATS)} or a "
-                                 f"preset ({', '.join(PRESETS)})")
-            key = block_format(key).element.name
-        return ScalarMAC(key, acc_bits=p.get("acc_bits"))
-    from .mixed import make_mixed
-    return make_mixed(fmt, lanes=lanes, **take(("pipeline",)))
+def make_unit(unit: str | UnitSpec, *, kind: str | None = None, lanes: int | None = None,
+              **params) -> wiring.Component:
+    """Build the Amaranth component of a unit: a :class:`~intfp.models.spec.UnitSpec`, or the
+    words of :func:`~intfp.models.spec.resolve_unit` (``"mxint8"``, ``"e4m3"``,
+    ``"mxfp8+nvfp4"``; ``kind``, ``lanes``, ``window=``, ``pipeline=``). The component's
+    ``unit`` attribute is the spec it was built from."""
+    unknown = set(params) - {"window", "pipeline"}
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(sorted(unknown))}; allowed: kind, "
+                         f"lanes, window, pipeline")
+    spec = resolve_unit(unit, kind, lanes, params.get("window"), params.get("pipeline", 0))
+    if spec.kind == "block":
+        comp = BlockDotUnit(spec.dot, pipeline=spec.pipeline)
+    elif spec.kind == "scalar":
+        comp = ScalarMAC(spec.elem, acc_bits=spec.acc_bits)
+    else:
+        from .mixed import MixedFPUnit, MixedIntUnit
+        comp = (MixedFPUnit if spec.name == "mxfp8+nvfp4" else MixedIntUnit)(spec.lanes)
+    comp.unit = spec
+    return comp

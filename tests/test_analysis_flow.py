@@ -170,7 +170,7 @@ def test_units_netlist_matches_the_bit_exact_model(fmt):
     d = flow.design_for(fmt)
     r = synthesize(d.rtlil, d.top)
     nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
-    s = flow.synthetic_stream(fmt, "heavy", 4 * 64, d.block_size, seed=8)
+    s = flow.synthetic_stream(fmt, "heavy", 4 * 64, d.unit.block_size, seed=8)
     ins = flow.unit_inputs(d, s, cycles=4, streams=64)
     out, _ = nl.simulate(ins, count_toggles=False)
     want = block_dot(fmt, s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])

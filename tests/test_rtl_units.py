@@ -47,23 +47,35 @@ def test_unit_names_cover_the_presets():
 
 @pytest.mark.parametrize("fmt, kwargs, match", [
     ("mxfp9", {}, "unknown fmt"),
-    ("e4m3", {}, "element format without a block scale"),
+    ("e4m3", {"kind": "block"}, "element format without a block scale"),
     ("mxfp8", {"lanes": 12}, "lanes must be a power of two"),
     ("mxfp8", {"window": 6}, "window must be an int >= 8"),
     ("mxint8", {"window": 20}, "window applies to FP elements only"),
-    ("mxfp8", {"pipeline": 2}, "pipeline must be 0 or 1"),
+    ("mxfp8", {"pipeline": 2}, "pipeline must be an int from 0 to 1"),
     ("mxfp8", {"depth": 2}, "unknown parameter"),
     ("mxfp8", {"kind": "systolic"}, "kind must be one of"),
     ("fp7", {"kind": "scalar"}, "unknown fmt"),
-    ("int8", {"kind": "scalar", "acc_bits": 8}, "acc_bits must be an int >= 16"),
-    ("e4m3", {"kind": "scalar", "acc_bits": 16}, "acc_bits must be 32"),
+    ("int8", {"kind": "scalar", "acc_bits": 8}, "unknown parameter"),
+    ("mxint4", {"lanes": 512}, "lanes must be a power of two from 1 to 256"),
+    ("mxfp8+nvint4", {}, "unknown mixed unit"),
+    ("e4m3", {"kind": "scalar", "window": 16}, "window applies to FP block units only"),
 ])
 def test_bad_parameters_raise_value_error_naming_them(fmt, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_unit(fmt, **kwargs)
 
 
+def test_kind_is_inferred_from_the_name():
+    assert make_unit("e4m3").unit.kind == "scalar"
+    assert make_unit("mxint8+nvint4").unit.kind == "mixed"
+    assert make_unit("mxfp8", lanes=4).unit.kind == "block"
+
+
 def test_component_parameter_checks():
+    with pytest.raises(ValueError, match="acc_bits must be an int >= 16"):
+        ScalarMAC("int8", acc_bits=8)
+    with pytest.raises(ValueError, match="acc_bits must be 32"):
+        ScalarMAC("e4m3", acc_bits=16)
     with pytest.raises(ValueError, match="unknown element format"):
         LaneMultiplier("fp7")
     with pytest.raises(ValueError, match="lanes must be a power of two"):
@@ -232,7 +244,7 @@ def test_mixed_unit_both_modes(name):
 
 def test_mixed_unit_parameters():
     assert unit_names("mixed") == ["mxfp8+nvfp4", "mxint8+nvint4"]
-    with pytest.raises(ValueError, match="unknown mixed fmt"):
+    with pytest.raises(ValueError, match="unknown mixed unit"):
         make_unit("mxfp8+nvint4", kind="mixed")
     with pytest.raises(ValueError, match="lanes must be a power of two >= 16"):
         make_unit("mxint8+nvint4", kind="mixed", lanes=8)

@@ -30,6 +30,43 @@ def _jsonable(x):
     return x
 
 
+#: The companion papers' experiments (not per-format workloads): name -> "module:function" returning
+#: ``(tables, text)`` like the study's commands; ``-o key=value`` sets the function's keywords.
+EXPERIMENTS = {"bob-ablation": "intfp.models.workloads.bob:ablation_report"}
+
+
+def experiment_function(name: str):
+    import importlib
+    mod, fn = EXPERIMENTS[name].split(":")
+    return getattr(importlib.import_module(mod), fn)  # closure: targets are constants here
+
+
+def run_experiment(name: str, **kwargs):
+    """Run experiment ``name`` (:data:`EXPERIMENTS`) with keyword overrides checked against its signature."""
+    import inspect
+
+    import torch
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}")
+    fn = experiment_function(name)
+    params = inspect.signature(fn).parameters
+    unknown = set(kwargs) - set(params)
+    if unknown:
+        raise ValueError(f"{name} has no option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(params)}")
+    for k, v in kwargs.items():
+        default = params[k].default
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and \
+                (isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(default, int) and
+                                                                           not isinstance(v, int))):
+            raise ValueError(f"{name} option {k}={v!r}: expected {type(default).__name__} like the default {default!r}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn(**kwargs)
+    finally:
+        torch.set_num_threads(threads)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("name", required=False)
 @click.option("--formats", "-f", default="mxint8,mxfp8,nvint4,nvfp4", show_default=True,
@@ -68,15 +105,19 @@ def workload(name, formats, hadamard, scale_rule, seed, record, options, as_json
             params = inspect.signature(fn).parameters
             click.echo(f"{n:12s} {fn.__doc__.splitlines()[0]}\n{'':12s} options: "
                        + ", ".join(f"{k}={p.default!r}" for k, p in params.items()))
+        for n in EXPERIMENTS:
+            params = inspect.signature(experiment_function(n)).parameters
+            click.echo(f"{n:12s} {experiment_function(n).__doc__.splitlines()[0]}\n{'':12s} options: "
+                       + ", ".join(f"{k}={p.default!r}" for k, p in params.items()))
         return
     from intfp.models.workloads.study import STUDY_COMMANDS, run_study
-    if name in STUDY_COMMANDS:
+    if name in EXPERIMENTS or name in STUDY_COMMANDS:
         kwargs = dict(_parse_option(o) for o in options)
         kwargs.setdefault("seed", seed)
         if scale_rule is not None and name != "study-clip":
             kwargs["scale_rule"] = scale_rule
         try:
-            tables, text = run_study(name, **kwargs)
+            tables, text = run_study(name, **kwargs) if name in STUDY_COMMANDS else run_experiment(name, **kwargs)
         except ValueError as e:
             raise click.ClickException(str(e)) from None
         if as_json:
