@@ -54,6 +54,11 @@ CHUNK_ELEMS = 1 << 20
 #: torch's at::internal::GRAIN_SIZE: smaller ops run serially in the calling thread.
 _TORCH_GRAIN = 32768
 
+#: Element passes per chunk (torch ops touching every element), for the benchmark's report.
+#: FP: |x| bits and row amax, x * 2^-s, clamp, exponent AND, MAX, add, subtract, x 2^s, copysign.
+#: INT: |x| bits and row amax, x * 2^-s, add, subtract, clamp, x 2^s.
+PASSES = {"fp": 10, "int": 7}
+
 _F32_EXP = 0x7F800000
 _F32_ABS = 0x7FFFFFFF
 
