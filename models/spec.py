@@ -32,8 +32,9 @@ MIXED_UNITS = {"mxfp8+nvfp4": ("mxfp8_e4m3", "nvfp4"), "mxint8+nvint4": ("mxint8
 #: NV block size: a mixed unit's 4-bit mode runs ``2 * lanes / NV_BLOCK`` NV blocks per cycle.
 NV_BLOCK = 16
 
-#: Deepest pipeline option of a block unit (registers after the adder tree).
-MAX_PIPELINE = 1
+#: Deepest pipeline option of a block unit: register levels before ``dot``, placed after the
+#: adder tree (1), the lane multipliers (2) and the normalizer (3) (:class:`intfp.rtl.units.BlockDotUnit`).
+MAX_PIPELINE = 3
 
 
 @dataclass(frozen=True)

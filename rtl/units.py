@@ -12,13 +12,13 @@ Sub-block names (``multiplier_<i>``, ``comparator``, ``aligner``, ``adder_tree``
 """
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed
+from amaranth import Elaboratable, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from intfp.models.formats import ELEMENT_FORMATS, PRESETS
 from intfp.models.hwmodel import DotSpec
-from intfp.models.spec import MIXED_UNITS, UNIT_KINDS, UnitSpec, resolve_unit
+from intfp.models.spec import MAX_PIPELINE, MIXED_UNITS, UNIT_KINDS, UnitSpec, resolve_unit
 
 from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
                          IntAccumulator, LaneMultiplier, Normalizer, check_int, validating)
@@ -39,16 +39,20 @@ class BlockDotUnit(wiring.Component):
     ``acc`` (out, 32): the accumulator, updated on the clock edge after ``dot_valid``;
     ``acc_valid`` (out): ``acc`` was updated on the last edge.
 
-    ``pipeline=0``: inputs to ``dot`` are combinational. ``pipeline=1`` registers the adder-tree
-    output (and the scales and flags), so ``dot`` lags the inputs by one cycle.
+    ``pipeline`` (0 to :data:`~intfp.models.spec.MAX_PIPELINE`) is the number of register
+    levels between the inputs and ``dot``, placed at sub-block boundaries in this order: after
+    the adder tree (1), after the lane multipliers (2), after the normalizer (3). Each level is
+    its own sub-block (``pipe_tree``, ``pipe_lanes``, ``pipe_norm``) so its flops are reported
+    apart; ``dot`` lags the inputs by ``pipeline`` cycles and ``acc`` by one more. ``pipeline=0``:
+    inputs to ``dot`` are combinational (the study's single-cycle unit).
     """
 
     @validating
     def __init__(self, spec: DotSpec, *, pipeline: int = 0):
         if not isinstance(spec, DotSpec):
             raise ValueError(f"spec must be a DotSpec (intfp.models.hwmodel.dot_spec), got {spec!r}")
-        if pipeline not in (0, 1):
-            raise ValueError(f"pipeline must be 0 or 1, got {pipeline!r}")
+        if isinstance(pipeline, bool) or pipeline not in range(MAX_PIPELINE + 1):
+            raise ValueError(f"pipeline must be an int from 0 to {MAX_PIPELINE}, got {pipeline!r}")
         self._spec, self._pipeline = spec, pipeline
         bits = spec.elem.bits
         super().__init__({
@@ -71,59 +75,82 @@ class BlockDotUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        spec, k = self._spec, self._spec.lanes
-        muls = []
+        spec, k, levels = self._spec, self._spec.lanes, self._pipeline
+        ports = ("sign", "exp", "sig", "nan", "inf") if spec.is_fp else ("product",)
+        lanes = []
         for i in range(k):
             mul = LaneMultiplier(spec.elem)
             m.submodules[f"multiplier_{i}"] = mul
             m.d.comb += [mul.a.eq(self.a[i]), mul.b.eq(self.b[i])]
-            muls.append(mul)
+            lanes.append({p: getattr(mul, p) for p in ports})
+        side = {"a_scale": self.a_scale, "b_scale": self.b_scale,
+                "valid": self.valid, "first": self.first}
+        if levels >= 2:                      # register the lane products
+            flat = {f"{p}_{i}": v for i, lane in enumerate(lanes) for p, v in lane.items()}
+            flat = _stage(m, "pipe_lanes", flat | side)
+            lanes = [{p: flat[f"{p}_{i}"] for p in ports} for i in range(k)]
+            side = {n: flat[n] for n in side}
 
         m.submodules.dequantizer = deq = Dequantizer(spec)
         m.submodules.normalizer = norm = Normalizer(spec.scaled_bits, EXP_BITS)
         m.submodules.accumulator = acc = Accumulator()
-
-        stage = {"a_scale": self.a_scale, "b_scale": self.b_scale,
-                 "valid": self.valid, "first": self.first}
+        stage = dict(side)
+        m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
         if spec.is_fp:
             m.submodules.comparator = cmp = ComparatorTree(spec.exp_bits, k)
             m.submodules.aligner = aln = Aligner(spec.product_bits, spec.exp_bits, k, spec.window)
-            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
-            for i, mul in enumerate(muls):
+            for i, lane in enumerate(lanes):
                 m.d.comb += [
-                    cmp.exp[i].eq(mul.exp), cmp.lane_zero[i].eq(~mul.sig.any()),
-                    cmp.lane_sign[i].eq(mul.sign),
-                    cmp.lane_nan[i].eq(mul.nan), cmp.lane_inf[i].eq(mul.inf),
-                    aln.sig[i].eq(mul.sig), aln.exp[i].eq(mul.exp), aln.sign[i].eq(mul.sign),
-                    tree.terms[i].eq(aln.aligned[i]),
+                    cmp.exp[i].eq(lane["exp"]), cmp.lane_zero[i].eq(~lane["sig"].any()),
+                    cmp.lane_sign[i].eq(lane["sign"]),
+                    cmp.lane_nan[i].eq(lane["nan"]), cmp.lane_inf[i].eq(lane["inf"]),
+                    aln.sig[i].eq(lane["sig"]), aln.exp[i].eq(lane["exp"]),
+                    aln.sign[i].eq(lane["sign"]), tree.terms[i].eq(aln.aligned[i]),
                 ]
             m.d.comb += aln.max.eq(cmp.max)
             stage |= {"block_exp": cmp.max, "block_nan": cmp.nan, "block_inf": cmp.inf,
                       "block_inf_sign": cmp.inf_sign}
         else:
-            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
-            for i, mul in enumerate(muls):
-                m.d.comb += tree.terms[i].eq(mul.product)
+            for i, lane in enumerate(lanes):
+                m.d.comb += tree.terms[i].eq(lane["product"])
         stage["sum"] = tree.sum
-
-        if self._pipeline:
-            staged = {}
-            for name, value in stage.items():
-                reg = Signal.like(value, name=f"p1_{name}")
-                m.d.sync += reg.eq(value)
-                staged[name] = reg
-            stage = staged
+        if levels >= 1:                      # register the adder-tree output
+            stage = _stage(m, "pipe_tree", stage)
 
         m.d.comb += [getattr(deq, name).eq(value) for name, value in stage.items()
                      if name not in ("valid", "first")]
+        m.d.comb += [norm.sign.eq(deq.sign), norm.mag.eq(deq.mag), norm.exp.eq(deq.exp),
+                     norm.nan.eq(deq.nan), norm.inf.eq(deq.inf)]
+        out = {"result": norm.result, "valid": stage["valid"], "first": stage["first"]}
+        if levels >= 3:                      # register the normalized block result
+            out = _stage(m, "pipe_norm", out)
         m.d.comb += [
-            norm.sign.eq(deq.sign), norm.mag.eq(deq.mag), norm.exp.eq(deq.exp),
-            norm.nan.eq(deq.nan), norm.inf.eq(deq.inf),
-            self.dot.eq(norm.result), self.dot_valid.eq(stage["valid"]),
-            acc.value.eq(norm.result), acc.valid.eq(stage["valid"]), acc.first.eq(stage["first"]),
+            self.dot.eq(out["result"]), self.dot_valid.eq(out["valid"]),
+            acc.value.eq(out["result"]), acc.valid.eq(out["valid"]), acc.first.eq(out["first"]),
             self.acc.eq(acc.acc), self.acc_valid.eq(acc.acc_valid),
         ]
         return m
+
+
+class _StageRegister(Elaboratable):
+    """One pipeline level: a register per value, in a submodule of its own (so synthesis reports
+    its flops as a sub-block)."""
+
+    def __init__(self, values: dict):
+        self.d = {n: Signal.like(v, name=f"d_{n}") for n, v in values.items()}
+        self.q = {n: Signal.like(v, name=f"q_{n}") for n, v in values.items()}
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += [self.q[n].eq(self.d[n]) for n in self.d]
+        return m
+
+
+def _stage(m: Module, name: str, values: dict) -> dict:
+    reg = _StageRegister(values)
+    m.submodules[name] = reg
+    m.d.comb += [reg.d[n].eq(v) for n, v in values.items()]
+    return reg.q
 
 
 class ScalarMAC(wiring.Component):

@@ -51,7 +51,7 @@ def test_unit_names_cover_the_presets():
     ("mxfp8", {"lanes": 12}, "lanes must be a power of two"),
     ("mxfp8", {"window": 6}, "window must be an int >= 8"),
     ("mxint8", {"window": 20}, "window applies to FP elements only"),
-    ("mxfp8", {"pipeline": 2}, "pipeline must be an int from 0 to 1"),
+    ("mxfp8", {"pipeline": 4}, "pipeline must be an int from 0 to 3"),
     ("mxfp8", {"depth": 2}, "unknown parameter"),
     ("mxfp8", {"kind": "systolic"}, "kind must be one of"),
     ("fp7", {"kind": "scalar"}, "unknown fmt"),
@@ -211,14 +211,26 @@ def test_block_unit_window_parameter(fmt, window):
     _assert_clean(bad)
 
 
-@pytest.mark.parametrize("fmt", ["mxfp8_e5m2", "nvint4"])
-def test_block_unit_pipelined(fmt):
+@pytest.mark.parametrize("pipeline", [1, 2, 3])
+@pytest.mark.parametrize("fmt", ["mxfp8_e5m2", "nvint4", "mxint8"])
+def test_block_unit_pipelined(fmt, pipeline):
+    """A pipelined unit's outputs equal the combinational unit's shifted by its latency: the
+    expected rows are the model's, delayed by ``pipeline`` cycles (``dot``) and one more (``acc``)."""
     spec = hw.dot_spec(fmt, 4)
-    v = vec.block_vectors(spec, vec.block_stimulus(spec, 100, seed=4), pipeline=1)
-    dut = BlockDotUnit(spec, pipeline=1)
-    assert dut.latency == 2
+    v = vec.block_vectors(spec, vec.block_stimulus(spec, 100, seed=4), pipeline=pipeline)
+    dut = BlockDotUnit(spec, pipeline=pipeline)
+    assert dut.latency == pipeline + 1
     _, bad = simulate_pysim(dut, v)
     _assert_clean(bad)
+
+
+def test_pipeline_levels_are_their_own_sub_blocks():
+    from amaranth.hdl import Fragment
+    spec = hw.dot_spec("mxint4", 2)
+    names = [n for _, n, _ in Fragment.get(BlockDotUnit(spec, pipeline=3), None).subfragments]
+    assert {"pipe_lanes", "pipe_tree", "pipe_norm"} <= set(names)
+    names = [n for _, n, _ in Fragment.get(BlockDotUnit(spec, pipeline=1), None).subfragments]
+    assert "pipe_tree" in names and "pipe_lanes" not in names
 
 
 @pytest.mark.parametrize("elem", ["int4", "e2m1"])
