@@ -32,7 +32,9 @@ def _jsonable(x):
 
 #: The companion papers' experiments (not per-format workloads): name -> "module:function" returning
 #: ``(tables, text)`` like the study's commands; ``-o key=value`` sets the function's keywords.
-EXPERIMENTS = {"bob-ablation": "intfp.models.workloads.bob:ablation_report"}
+EXPERIMENTS = {"bob-ablation": "intfp.models.workloads.bob:ablation_report",
+               "dmd-1d": "intfp.models.workloads.dmd:experiment_1d",
+               "dmd-sgts": "intfp.models.workloads.dmd:experiment_sgts"}
 
 
 def experiment_function(name: str):
