@@ -39,6 +39,19 @@ def _ints(option: str, text: str) -> tuple[int, ...]:
                                  param_hint=option) from None
 
 
+def _clock(text):
+    if text is None or text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1e6:
+        raise click.BadParameter(f"{text!r} is not allowed: a period in ns > 0, or 'auto'",
+                                 param_hint="--clock-ns")
+    return value
+
+
 def check_out_dir(out_dir) -> None:
     """Fail now, with a clear message, if reports cannot be written to ``out_dir``."""
     import os
@@ -70,8 +83,13 @@ def check_out_dir(out_dir) -> None:
 @click.option("--cycles", type=int, default=33, show_default=True)
 @click.option("--streams", type=int, default=512, show_default=True,
               help="Independent operand streams simulated in parallel (bit-parallel lanes)")
-@click.option("--clock-ns", type=float, default=None,
-              help="Clock period for leakage energy (default: the unit's critical path)")
+@click.option("--clock-ns", default=None,
+              help="Clock period in ns every unit is mapped for (abc -D) and costed at; units that "
+                   "miss it are flagged. 'auto': one matched clock per library, the slowest "
+                   "unit's critical path. Default: each unit at its own critical path")
+@click.option("--stages", default="1", show_default=True,
+              help="Comma-separated pipeline depths of the block units (1 = single cycle; up to 4: "
+                   "registers after the tree, the lanes, the normalizer)")
 @click.option("--booth", is_flag=True,
               help="Radix-4 Booth multipliers (Yosys `synth -booth`) instead of Yosys' array")
 @click.option("--jobs", "-j", type=int, default=None,
@@ -83,8 +101,8 @@ def check_out_dir(out_dir) -> None:
               help="Write CSV / Markdown / HTML reports and figures to this directory")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
-def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, booth,
-          jobs, scheduler, windows, out_dir, no_cache, as_json):
+def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, stages,
+          booth, jobs, scheduler, windows, out_dir, no_cache, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from .flow import sweep
@@ -94,10 +112,12 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
         check_out_dir(out_dir)                 # before the sweep, not after it
     try:
         wins = _ints("--windows", windows) if windows else (None,)
+        depth = _ints("--stages", stages)
         df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), windows=wins,
-                   jobs=jobs, scheduler=scheduler, progress=not as_json and sys.stderr.isatty(),
+                   stages=depth, jobs=jobs, scheduler=scheduler,
+                   progress=not as_json and sys.stderr.isatty(),
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,
-                   clock_ns=clock_ns, booth=booth, use_cache=not no_cache)
+                   clock_ns=_clock(clock_ns), booth=booth, use_cache=not no_cache)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
     if out_dir:
@@ -106,8 +126,8 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
     if as_json:
         click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
         return
-    cols = [c for c in ("format", "lanes", "library", "sub_block", "area_um2",
-                        "analytic_area_um2", "cells", "delay_ns", "energy_pj",
+    cols = [c for c in ("format", "lanes", "stages", "library", "sub_block", "area_um2",
+                        "analytic_area_um2", "cells", "delay_ns", "clock_ns", "meets_clock", "energy_pj",
                         "analytic_energy_pj", "dynamic_per_mac_pj", "leakage_uw",
                         "toggles_per_op") if c in df]
     click.echo(markdown_table(df[cols]))

@@ -269,8 +269,13 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
 
     ``stream=None`` skips the energy simulation (area / delay only). Energy is per block op
     (one cycle of the unit) in ``energy_pj`` and per MAC in ``energy_per_mac_pj``, both with
-    leakage at ``clock_ns`` (default: the unit's own critical path, i.e. running at fmax);
-    ``dynamic_pj`` / ``dynamic_per_mac_pj`` leave leakage out (the study counts no leakage).
+    leakage at the clock period; ``dynamic_pj`` / ``dynamic_per_mac_pj`` leave leakage out (the
+    study counts no leakage). Flops and their clock pins are counted in both.
+
+    ``clock_ns``: the target period. ABC maps for it (``abc -D``), energy is per cycle at it, and
+    the rows say whether the mapped unit meets it (``meets_clock``, ``slack_ns``): a unit that
+    misses it is reported as such, never silently compared. None: area-oriented mapping, the
+    unit running at its own critical path.
     """
     design = design_for(fmt, kind=kind, lanes=lanes, **params)
     lib_path = resolve_liberty(liberty)
@@ -281,7 +286,10 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
         hit = cache_get("unit_cost", key)
         if hit is not None:
             return hit
-    res = synthesize(design.rtlil, design.top, lib_path, booth=booth)
+    if clock_ns is not None and not (isinstance(clock_ns, (int, float)) and 0 < clock_ns < 1e6):
+        raise ValueError(f"clock_ns must be a positive period in ns, got {clock_ns!r}")
+    res = synthesize(design.rtlil, design.top, lib_path, booth=booth,
+                     abc_delay_ps=None if clock_ns is None else 1000.0 * clock_ns)
     from .netlist import Netlist
     nl = Netlist.from_yosys_json(res.netlist, lib, design.top)
     sta = nl.critical_path()
@@ -302,11 +310,14 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
             energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk)
             energy["macs_per_cycle"] = design.unit.macs_per_cycle[0] if design.unit else design.lanes
     base = {"format": design.fmt, "kind": design.kind, "lanes": design.lanes,
+            "stages": design.unit.pipeline + 1 if design.unit else 1,
             "library": lib.name, "booth": booth,
             "stream": stream if stream in (None, *STREAM_KINDS) else str(stream),
             "delay_ns": sta["delay_ns"], "fmax_mhz": sta["fmax_mhz"]}
     total = dict(base, sub_block="total", area_um2=res.area_um2, cells=res.cells,
-                 sequential_area_um2=res.sequential_area_um2)
+                 sequential_area_um2=res.sequential_area_um2, clock_target_ns=clock_ns,
+                 meets_clock=None if clock_ns is None else bool(sta["delay_ns"] <= clock_ns),
+                 slack_ns=None if clock_ns is None else clock_ns - sta["delay_ns"])
     leak_total = sum(lib.cells[t].leakage * n for t, n in res.cell_counts.items()) * 1e-3
     total["leakage_uw"] = leak_total
     if energy:
@@ -385,10 +396,10 @@ def _content_id(path_or_name) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(path_or_name)
 
 
-def sweep_points(formats, kinds, lanes=(None,), windows=(None,)) -> list[UnitSpec | str]:
-    """The units of a sweep: formats x lanes x alignment windows (FP block units only), each
-    resolved (and so validated, with a message naming the bad value) before any work starts.
-    Built-in calibration designs stay names."""
+def sweep_points(formats, kinds, lanes=(None,), windows=(None,), stages=(1,)) -> list[UnitSpec | str]:
+    """The units of a sweep: formats x lanes x alignment windows (FP block units only) x
+    pipeline stages (block units only), each resolved (and so validated, with a message naming
+    the bad value) before any work starts. Built-in calibration designs stay names."""
     if isinstance(kinds, str) or kinds is None:
         kinds = [kinds] * len(formats)
     out: list[UnitSpec | str] = []
@@ -400,25 +411,40 @@ def sweep_points(formats, kinds, lanes=(None,), windows=(None,)) -> list[UnitSpe
             base = resolve_unit(f, k, n)
             fp_block = base.kind == "block" and base.elem.kind == "fp"
             for w in (windows if fp_block else (None,)):
-                out.append(base if w is None else resolve_unit(base, window=w))
+                for st in (stages if base.kind == "block" else (1,)):
+                    if isinstance(st, bool) or not isinstance(st, int) or st < 1:
+                        raise ValueError(f"stages must be a whole number >= 1, got {st!r}")
+                    out.append(resolve_unit(base, window=w, pipeline=st - 1)
+                               if (w is not None or st != 1) else base)
     return list(dict.fromkeys(out))          # a window equal to the default is one point
 
 
 def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libraries=(None,),
-          windows=(None,), jobs: int | None = None, scheduler: str | None = None,
+          windows=(None,), stages=(1,), clock_ns: float | str | None = None,
+          jobs: int | None = None, scheduler: str | None = None,
           progress: bool = True, use_cache: bool = True, **kw):
-    """Run :func:`unit_cost` over formats x lanes x alignment windows x libraries as tasks on
-    Dask (:func:`intfp.sweep.run_sweep`: a LocalCluster of ``jobs`` workers, or the cluster at
-    ``scheduler``; in this process for a single point or ``jobs=1``) and return a DataFrame with
-    one row per (format, lanes, window, library, sub_block). ``windows`` applies to FP block
-    units only (None: the study's default). Results are cached by content hash."""
+    """Run :func:`unit_cost` over formats x lanes x alignment windows x pipeline stages x
+    libraries as tasks on Dask (:func:`intfp.sweep.run_sweep`: a LocalCluster of ``jobs``
+    workers, or the cluster at ``scheduler``; in this process for a single point or ``jobs=1``)
+    and return a DataFrame with one row per (unit, library, sub_block). ``windows`` applies to
+    FP block units only (None: the study's default). Results are cached by content hash.
+
+    ``clock_ns``: None, each unit at its own critical path; a number, every unit mapped for that
+    period (``abc -D``) and flagged where it misses it; ``"auto"``, one matched clock per
+    library: the slowest unit's critical path, which every unit of the sweep meets (see
+    :func:`at_common_clock`)."""
     import pandas as pd
 
     from intfp.sweep import check_scheduler_args, make_task, run_sweep
     check_scheduler_args(scheduler, jobs)
     if use_cache:
         cache_dir()                            # a cache path that is a file fails here, not late
-    points = sweep_points(formats, kinds, lanes, windows)
+    auto = clock_ns == "auto"
+    if not auto and clock_ns is not None and not (isinstance(clock_ns, (int, float))
+                                                  and 0 < clock_ns < 1e6):
+        raise ValueError(f"clock_ns must be a positive period in ns or 'auto', got {clock_ns!r}")
+    kw["clock_ns"] = None if auto else clock_ns
+    points = sweep_points(formats, kinds, lanes, windows, stages)
     libs = [(None if lib is None else str(lib), resolve_liberty(lib)) for lib in libraries]
     tasks = []
     for unit in points:
@@ -437,11 +463,49 @@ def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libra
     df["_t"] = (df["sub_block"] != "total").astype(int)
     df = df.sort_values(["_o", "lanes", "window", "library", "_t", "sub_block"], kind="stable",
                         na_position="first").drop(columns=["_o", "_t"]).reset_index(drop=True)
+    if auto:
+        df = at_common_clock(df)
     # A fixed column order (cached rows come back with sorted keys).
     first = [c for c in _LEADING_COLUMNS if c in df]
     return df[first + sorted(c for c in df.columns if c not in first)]
 
 
-_LEADING_COLUMNS = ("format", "kind", "lanes", "window", "library", "booth", "stream", "sub_block",
-                    "area_um2", "cells", "delay_ns", "fmax_mhz", "energy_pj", "energy_per_mac_pj",
+def at_common_clock(df, clock_ns: dict | None = None):
+    """Rows re-stated at one clock per library (default: the slowest unit's critical path in
+    that library, which every unit meets): ``clock_ns`` and ``clock_target_ns`` set to it,
+    ``meets_clock`` / ``slack_ns`` recomputed, and the only clock-dependent energy term, leakage
+    (power x period), recomputed; dynamic energy (switching, internal and flop clock pins per
+    cycle) does not depend on the period. Units were mapped for area (no ``abc -D``): they
+    already run at the common clock, so nothing is re-synthesized."""
+    df = df.copy()
+    tot = df["sub_block"] == "total"
+    periods = clock_ns or {lib: float(df.loc[tot & (df["library"] == lib), "delay_ns"].max())
+                           for lib in df["library"].unique()}
+    t = df["library"].map(periods).astype(float)
+    df["clock_ns"] = t
+    df["clock_target_ns"] = t.where(tot)
+    df["meets_clock"] = (df["delay_ns"] <= t).where(tot)
+    df["slack_ns"] = (t - df["delay_ns"]).where(tot)
+    if "dynamic_pj" in df and "leakage_uw" in df:
+        leak = df["leakage_uw"] * t * 1e-3                  # uW x ns = fJ; -> pJ
+        has = df["dynamic_pj"].notna()
+        macs = (df["energy_pj"] / df["energy_per_mac_pj"]).where(has)
+        df.loc[has, "energy_pj"] = df["dynamic_pj"] + leak
+        df.loc[has, "energy_per_mac_pj"] = df["energy_pj"] / macs
+        if "leakage_pj" in df:
+            df.loc[tot & has, "leakage_pj"] = leak
+        for tag, n in (("8bit", 1), ("4bit", 2)):            # mixed units, per mode
+            col = f"energy_per_mac_{tag}_pj"
+            if col in df:
+                m = df[col].notna()
+                df.loc[m, col] = df[f"dynamic_per_mac_{tag}_pj"] + leak / (n * df["lanes"])
+        if "energy_per_mac_8bit_pj" in df:               # a mixed unit: the mean of its modes
+            m = df["energy_per_mac_8bit_pj"].notna() & df["energy_per_mac_4bit_pj"].notna()
+            df.loc[m, "energy_per_mac_pj"] = (df["energy_per_mac_8bit_pj"]
+                                              + df["energy_per_mac_4bit_pj"]) / 2
+    return df
+
+
+_LEADING_COLUMNS = ("format", "kind", "lanes", "window", "stages", "library", "booth", "stream",
+                    "sub_block", "area_um2", "cells", "delay_ns", "clock_ns", "meets_clock", "fmax_mhz", "energy_pj", "energy_per_mac_pj",
                     "dynamic_pj", "dynamic_per_mac_pj", "leakage_uw")

@@ -224,3 +224,45 @@ def test_sweep_over_windows_runs_on_dask_and_caches(tmp_path, monkeypatch):
     again = sweep(["mxfp8_e4m3", "mxint8"], lanes=(4,), windows=(16, 24), jobs=2, progress=False,
                   stream=None)
     assert again.equals(df)
+
+
+def test_at_common_clock_restates_leakage_by_hand():
+    """One clock per library (the slowest unit's critical path): leakage energy = power x
+    period is recomputed, dynamic energy kept; every unit meets the common clock."""
+    import pandas as pd
+
+    from intfp.analysis.flow import at_common_clock
+    df = pd.DataFrame([
+        # unit A: 2 ns, 10 uW leakage, 3 pJ dynamic per op, 4 MACs / op (energy at its own 2 ns)
+        dict(format="A", library="L", lanes=4, sub_block="total", delay_ns=2.0, leakage_uw=10.0,
+             dynamic_pj=3.0, energy_pj=3.0 + 10 * 2 * 1e-3, energy_per_mac_pj=(3.0 + 0.02) / 4,
+             leakage_pj=0.02),
+        dict(format="A", library="L", lanes=4, sub_block="adder_tree", delay_ns=2.0,
+             leakage_uw=1.0, dynamic_pj=1.0, energy_pj=1.002, energy_per_mac_pj=1.002 / 4),
+        dict(format="B", library="L", lanes=8, sub_block="total", delay_ns=5.0, leakage_uw=4.0,
+             dynamic_pj=6.0, energy_pj=6.02, energy_per_mac_pj=6.02 / 8, leakage_pj=0.02),
+        dict(format="C", library="M", lanes=1, sub_block="total", delay_ns=1.0, leakage_uw=2.0,
+             dynamic_pj=1.0, energy_pj=1.002, energy_per_mac_pj=1.002, leakage_pj=0.002),
+    ])
+    out = at_common_clock(df).set_index(["format", "sub_block"])
+    assert out.loc[("A", "total"), "clock_ns"] == 5.0 and out.loc[("C", "total"), "clock_ns"] == 1.0
+    assert out.loc[("A", "total"), "leakage_pj"] == pytest.approx(10 * 5 * 1e-3)
+    assert out.loc[("A", "total"), "energy_pj"] == pytest.approx(3.0 + 0.05)
+    assert out.loc[("A", "total"), "energy_per_mac_pj"] == pytest.approx(3.05 / 4)
+    assert out.loc[("A", "adder_tree"), "energy_pj"] == pytest.approx(1.0 + 1.0 * 5 * 1e-3)
+    assert out.loc[("B", "total"), "energy_pj"] == pytest.approx(6.0 + 4 * 5 * 1e-3)
+    assert out.loc[("A", "total"), "slack_ns"] == pytest.approx(3.0)
+    assert out.loc[("A", "total"), "meets_clock"] and out.loc[("B", "total"), "meets_clock"]
+    assert out.loc[("A", "total"), "dynamic_pj"] == 3.0
+
+
+def test_a_unit_that_misses_the_clock_is_flagged(tmp_path, monkeypatch):
+    from intfp.analysis.flow import unit_cost
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
+    fast = unit_cost("mac8", stream=None, clock_ns=0.05)[0]
+    assert fast["meets_clock"] is False and fast["slack_ns"] < 0
+    assert fast["clock_target_ns"] == 0.05
+    slow = unit_cost("mac8", stream=None, clock_ns=50.0)[0]
+    assert slow["meets_clock"] is True and slow["slack_ns"] == pytest.approx(50.0 - slow["delay_ns"])
+    with pytest.raises(ValueError, match="clock_ns must be a positive period"):
+        unit_cost("mac8", stream=None, clock_ns=-1.0)
