@@ -233,7 +233,9 @@ def unit_inputs(design: Design, stream: dict | str, *, cycles: int, streams: int
 # ---------------------------------------------------------------------------------------------
 # One point
 # ---------------------------------------------------------------------------------------------
-def _stream_id(stream) -> str:
+def _stream_id(stream) -> str | None:
+    if stream is None:
+        return None
     if isinstance(stream, str):
         if stream in STREAM_KINDS:
             return stream
@@ -255,7 +257,8 @@ def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, s
                       unit=design.unit.key() if design.unit is not None else design.name,
                       rtlil=hashlib.sha256(design.rtlil.encode()).hexdigest(), top=design.top,
                       library=library_sha256, yosys=yosys_version(),
-                      stream=_stream_id(stream) if stream is not None else None, cycles=cycles,
+                      stream=[_stream_id(x) for x in stream] if isinstance(stream, (list, tuple))
+                      else _stream_id(stream), cycles=cycles,
                       streams=streams, seed=seed, clock_ns=clock_ns, booth=booth,
                       analytic=analytic)
 
@@ -267,7 +270,8 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
               **params) -> list[dict]:
     """Synthesize one unit and return its report rows (``sub_block`` = ``total`` first).
 
-    ``stream=None`` skips the energy simulation (area / delay only). Energy is per block op
+    ``stream=None`` skips the energy simulation (area / delay only); a list of streams gives one
+    set of rows per stream from one synthesis (the ``stream`` column tells them apart). Energy is per block op
     (one cycle of the unit) in ``energy_pj`` and per MAC in ``energy_per_mac_pj``, both with
     leakage at the clock period; ``dynamic_pj`` / ``dynamic_per_mac_pj`` leave leakage out (the
     study counts no leakage). Flops and their clock pins are counted in both.
@@ -293,6 +297,27 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     from .netlist import Netlist
     nl = Netlist.from_yosys_json(res.netlist, lib, design.top)
     sta = nl.critical_path()
+    an = None
+    if analytic and design.kind == "block":
+        from .analytic import analytic_cost
+        try:
+            an = analytic_cost(design.fmt, lanes=design.lanes, liberty=lib_path)
+        except ValueError:
+            an = None
+    rows = []
+    for one in (stream if isinstance(stream, (list, tuple)) else [stream]):
+        rows += _stream_rows(design, lib, res, nl, sta, an, one, cycles=cycles, streams=streams,
+                             seed=seed, clock_ns=clock_ns, booth=booth)
+    rows = [{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in r.items()}
+            for r in rows]
+    if use_cache:
+        cache_put("unit_cost", key, rows)
+    return rows
+
+
+def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, stream, *,
+                 cycles: int, streams: int, seed: int, clock_ns, booth: bool) -> list[dict]:
+    """Report rows of one synthesized unit driven by one operand stream (None: area only)."""
     energy = None
     if stream is not None:
         from .energy import estimate_energy
@@ -344,29 +369,19 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
                        dynamic_pj=e["dynamic_pj"], dynamic_per_mac_pj=e["dynamic_pj"] / mpc,
                        leakage_uw=e["leakage_uw"], toggles_per_op=e["toggles_per_cycle"])
         rows.append(row)
-    if analytic and design.kind == "block":
-        from .analytic import analytic_cost
-        try:
-            an = analytic_cost(design.fmt, lanes=design.lanes, liberty=lib_path)
-        except ValueError:
-            an = None
-        if an is not None:
-            total["analytic_area_um2"] = an["total"]["area_um2"]
-            total["analytic_energy_pj"] = an["total"]["energy_pj"]
-            # Side by side per sub-block: Table 6 rows carry the RTL's names; the multiplier
-            # row covers all lanes, so each multiplier_<i> gets 1/lanes of it.
-            for row in rows[1:]:
-                name = row["sub_block"]
-                table6_row = "multiplier" if name.startswith("multiplier_") else name
-                a = an["sub_blocks"].get(table6_row)
-                if a is not None:
-                    share = 1.0 / design.lanes if table6_row == "multiplier" else 1.0
-                    row["analytic_area_um2"] = a["area_um2"] * share
-                    row["analytic_energy_pj"] = a["energy_pj"] * share
-    rows = [{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in r.items()}
-            for r in rows]
-    if use_cache:
-        cache_put("unit_cost", key, rows)
+    if an is not None:
+        total["analytic_area_um2"] = an["total"]["area_um2"]
+        total["analytic_energy_pj"] = an["total"]["energy_pj"]
+        # Side by side per sub-block: Table 6 rows carry the RTL's names; the multiplier
+        # row covers all lanes, so each multiplier_<i> gets 1/lanes of it.
+        for row in rows[1:]:
+            name = row["sub_block"]
+            table6_row = "multiplier" if name.startswith("multiplier_") else name
+            a = an["sub_blocks"].get(table6_row)
+            if a is not None:
+                share = 1.0 / design.lanes if table6_row == "multiplier" else 1.0
+                row["analytic_area_um2"] = a["area_um2"] * share
+                row["analytic_energy_pj"] = a["energy_pj"] * share
     return rows
 
 
@@ -386,6 +401,13 @@ def _merge_modes(runs: list[tuple[dict, int]]) -> dict:
     out["modes"] = [dict(energy_pj=e["energy_pj"], dynamic_pj=e["dynamic_pj"], macs=m)
                     for e, m in runs]
     return out
+
+
+def _stream_ids(stream):
+    """Content ids of a sweep's stream argument (one or several), for the task key."""
+    if isinstance(stream, (list, tuple)):
+        return [_content_id(x) for x in stream]
+    return _content_id(stream)
 
 
 def _content_id(path_or_name) -> str | None:
@@ -452,7 +474,7 @@ def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libra
         for lib, lib_path in libs:
             params = {**what, "liberty": lib, **kw, "use_cache": use_cache}
             tasks.append(make_task("intfp.analysis.flow:unit_cost", params, kind="synth",
-                                   extra=[_content_id(lib_path), _content_id(kw.get("stream")),
+                                   extra=[_content_id(lib_path), _stream_ids(kw.get("stream")),
                                           yosys_version()]))
     if scheduler is None and (len(tasks) <= 1 or jobs == 1):
         scheduler = "sync"

@@ -266,3 +266,18 @@ def test_a_unit_that_misses_the_clock_is_flagged(tmp_path, monkeypatch):
     assert slow["meets_clock"] is True and slow["slack_ns"] == pytest.approx(50.0 - slow["delay_ns"])
     with pytest.raises(ValueError, match="clock_ns must be a positive period"):
         unit_cost("mac8", stream=None, clock_ns=-1.0)
+
+
+def test_several_streams_from_one_synthesis_equal_single_stream_runs(tmp_path, monkeypatch):
+    from intfp.analysis import flow
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = flow.synthesize
+    monkeypatch.setattr(flow, "synthesize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    kw = dict(lanes=2, cycles=5, streams=16, use_cache=False)
+    both = pd.DataFrame(flow.unit_cost("mxint4", stream=["gaussian", "heavy"], **kw))
+    assert len(calls) == 1
+    for s in ("gaussian", "heavy"):
+        one = pd.DataFrame(flow.unit_cost("mxint4", stream=s, **kw))
+        got = both[both["stream"] == s].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[one.columns], one)

@@ -106,17 +106,25 @@ def test_result_key_covers_kind_code_inputs_and_package_versions(monkeypatch):
 def test_unit_cost_key_changes_with_each_part(monkeypatch, tmp_path):
     from intfp.analysis import flow
     monkeypatch.setattr(flow, "yosys_version", lambda: "Yosys 0.70")
-    design = SimpleNamespace(rtlil="module \\x\nend\n", top="x")
+    from intfp.models.spec import resolve_unit
+    unit = resolve_unit("mxint4", lanes=2)
+    design = SimpleNamespace(rtlil="module \\x\nend\n", top="x", unit=unit, name=unit.name)
     kw = dict(stream="gaussian", cycles=33, streams=512, seed=0, clock_ns=None, booth=False,
               analytic=True)
     base = flow.unit_cost_key(design, "lib-sha", **kw)
     assert flow.unit_cost_key(design, "lib-sha", **kw) == base
     changed = {
-        "rtlil": flow.unit_cost_key(SimpleNamespace(rtlil="module \\y\nend\n", top="x"), "lib-sha", **kw),
-        "top": flow.unit_cost_key(SimpleNamespace(rtlil=design.rtlil, top="y"), "lib-sha", **kw),
+        "rtlil": flow.unit_cost_key(SimpleNamespace(rtlil="module \\y\nend\n", top="x", unit=unit,
+                                                    name=unit.name), "lib-sha", **kw),
+        "top": flow.unit_cost_key(SimpleNamespace(rtlil=design.rtlil, top="y", unit=unit,
+                                                  name=unit.name), "lib-sha", **kw),
+        "unit spec": flow.unit_cost_key(SimpleNamespace(rtlil=design.rtlil, top="x",
+                                                        unit=resolve_unit("mxint4", lanes=2, pipeline=1),
+                                                        name=unit.name), "lib-sha", **kw),
         "library": flow.unit_cost_key(design, "other-lib", **kw),
     }
-    for part, value in [("stream", "heavy"), ("stream", None), ("cycles", 9), ("streams", 64),
+    for part, value in [("stream", "heavy"), ("stream", None), ("stream", ["gaussian", "heavy"]),
+                        ("cycles", 9), ("streams", 64),
                         ("seed", 1), ("clock_ns", 5.0), ("booth", True), ("analytic", False)]:
         changed[f"{part}={value}"] = flow.unit_cost_key(design, "lib-sha", **dict(kw, **{part: value}))
     monkeypatch.setattr(flow, "yosys_version", lambda: "Yosys 0.71")
