@@ -1,0 +1,83 @@
+"""The verdict: each INT / FP pair at its best lane architecture, pipelined alike, at one
+matched clock, for several operand streams, beside the study's Table 5.
+
+For every pair (MXINT8 / MXFP8, MXINT6 / MXFP6, MXINT4 / MXFP4, NVINT4 / NVFP4, and the Table 7
+mixed units MXINT8+NVINT4 / MXFP8+NVFP4), library and stream, each side takes the lane
+architecture with the lowest energy per MAC at the library's matched clock (the slowest unit's
+critical path, :func:`intfp.analysis.flow.at_common_clock`, so every unit runs at the same
+clock and one block per cycle); ``area_x`` is INT area per lane over FP area per lane and ``energy_x`` INT energy per MAC over FP energy per MAC, leakage and flops
+included. A unit that misses the clock cannot be picked: if no architecture of a side meets
+it, the row says so (``met = False``) instead of comparing.
+
+The study's ratios (arXiv 2510.25602, Table 5, analytic gate counts, normalized to MXFP8 or
+MXFP8+NVFP4) are beside each pair where the study gives both sides: NVINT4 / NVFP4 is the
+ratio of its two published entries; MXINT6 / MXFP6 and MXINT4 / MXFP4 are not in it.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .analytic import PUBLISHED_TABLE5
+
+__all__ = ["PAIRS", "VERDICT_COLUMNS", "study_ratio", "verdict_table", "verdict_units"]
+
+#: (INT unit, FP unit): the study's four format pairs and its Table 7 mixed pair.
+PAIRS = (("mxint8", "mxfp8_e4m3"), ("mxint6", "mxfp6_e2m3"), ("mxint4", "mxfp4_e2m1"),
+         ("nvint4", "nvfp4"), ("mxint8+nvint4", "mxfp8+nvfp4"))
+
+VERDICT_COLUMNS = ("pair", "library", "stream", "int_arch", "fp_arch", "area_x", "energy_x",
+                   "clock_ns", "study_area_x", "study_energy_x", "int_energy_per_mac_pj",
+                   "fp_energy_per_mac_pj", "int_area_per_lane_um2", "fp_area_per_lane_um2",
+                   "stages", "met")
+
+
+def study_ratio(int_unit: str, fp_unit: str, what: str) -> float:
+    """The study's INT / FP ratio of ``what`` ("area" or "energy"), NaN where it gives none."""
+    t = PUBLISHED_TABLE5[what]
+    if int_unit in t and fp_unit in t:
+        return t[int_unit] / t[fp_unit]
+    return math.nan
+
+
+def verdict_units() -> list[str]:
+    return [u for pair in PAIRS for u in pair]
+
+
+def _best(rows: pd.DataFrame) -> pd.Series | None:
+    """The row with the lowest energy per MAC among those meeting the clock."""
+    ok = rows[rows["meets_clock"].astype(bool)]
+    if ok.empty:
+        return None
+    return ok.loc[ok["energy_per_mac_pj"].idxmin()]
+
+
+def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
+    """The verdict from sweep rows (``sub_block == "total"`` rows with ``lane_arch``,
+    ``stream``, ``library``, ``meets_clock``, ``energy_per_mac_pj``, ``area_um2``, ``lanes``,
+    ``clock_ns``): one row per pair x library x stream, columns :data:`VERDICT_COLUMNS`."""
+    tot = hw[hw["sub_block"] == "total"].copy()
+    if "lane_arch" not in tot:
+        tot["lane_arch"] = "default"
+    tot["area_per_lane"] = tot["area_um2"] / tot["lanes"]
+    out = []
+    for iu, fu in pairs:
+        for (lib, stream), g in tot[tot["format"].isin((iu, fu))].groupby(["library", "stream"]):
+            bi, bf = _best(g[g["format"] == iu]), _best(g[g["format"] == fu])
+            row = {"pair": f"{iu} / {fu}", "library": lib, "stream": stream,
+                   "study_area_x": study_ratio(iu, fu, "area"),
+                   "study_energy_x": study_ratio(iu, fu, "energy"),
+                   "clock_ns": float(g["clock_ns"].iloc[0]), "met": bi is not None and bf is not None}
+            if row["met"]:
+                row.update(int_arch=bi["lane_arch"], fp_arch=bf["lane_arch"],
+                           area_x=bi["area_per_lane"] / bf["area_per_lane"],
+                           energy_x=bi["energy_per_mac_pj"] / bf["energy_per_mac_pj"],
+                           int_energy_per_mac_pj=bi["energy_per_mac_pj"],
+                           fp_energy_per_mac_pj=bf["energy_per_mac_pj"],
+                           int_area_per_lane_um2=bi["area_per_lane"],
+                           fp_area_per_lane_um2=bf["area_per_lane"],
+                           stages=int(bi["stages"]))
+            out.append(row)
+    df = pd.DataFrame(out)
+    return df.reindex(columns=list(VERDICT_COLUMNS))
