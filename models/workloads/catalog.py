@@ -385,38 +385,26 @@ class ValueDriftWorkload:
     verb tokens (32, 33, 34) at the last position. Reference: float64 last-position logits. Extra:
     ``drift_max`` / ``drift_mean_abs`` (over topics and stances, vs FP64), ``topics_significant``
     (topics with a stance drift whose 95% paired-bootstrap CI excludes 0), ``stance_kl``
-    (mean over topics of KL(stance_fp || stance_q))."""
+    (mean over topics of KL(stance_fp || stance_q)). The post-training run with drift magnitude and
+    drift time is ``intfp workload value-drift-post`` (:func:`~intfp.models.workloads.value_drift.posttrain`)."""
 
     @staticmethod
     def setup(seed, train_steps, prompts_per_topic, n_boot):
-        import numpy as np
+        from intfp.models.workloads import value_drift as vd
         model, _, _ = _lm.pretrained(seed, train_steps, progress=True)
-        L = model.cfg.seq_len           # PV reduces over the prompt length: keep it block aligned
-        g = _lm.Grammar(seed)
-        g.rng = np.random.default_rng(seed + 104729)
-        stream = g.tokens(L * prompts_per_topic * 8 * 2 + 1000)
-        periods = (stream == 0).nonzero().flatten()
-        periods = periods[periods > L]
-        prompts, topics = [], []
-        for topic in range(8):
-            for i in range(prompts_per_topic):
-                np_ = [2] + [4 + int(a) for a in g.rng.choice(12, size=g.rng.integers(0, 3))] + [16 + topic]
-                end = int(periods[(topic * prompts_per_topic + i) % len(periods)])
-                ctx = stream[end - (L - len(np_)) + 1:end + 1].tolist()
-                prompts.append(ctx + np_)
-                topics.append(topic)
-        x = torch.tensor(prompts)
+        # PV reduces over the prompt length: prompts are exactly seq_len tokens (block aligned)
+        x, topics = vd.stance_prompts(seed, prompts_per_topic, model.cfg.seq_len)
         with torch.no_grad():
             ref = model.double()(x)[:, -1]
             model.float()
-        return dict(model=model, x=x, topics=np.array(topics), reference=ref, n_boot=n_boot, seed=seed)
+        return dict(model=model, x=x, topics=topics, reference=ref, n_boot=n_boot, seed=seed)
 
     @staticmethod
     def evaluate(ctx, mm, fmt):
         import numpy as np
         from intfp.models.workloads import value_drift as vd
         logits = ctx["model"](ctx["x"], mm)[:, -1]
-        choices = [32, 33, 34]
+        choices = list(vd.STANCE_TOKENS)
         pa = vd.stance_probs(ctx["reference"][:, choices].numpy())
         pb = vd.stance_probs(logits[:, choices].double().numpy())
         drift = vd.drift_magnitude(pa, pb, ctx["topics"], n_boot=ctx["n_boot"], seed=ctx["seed"])

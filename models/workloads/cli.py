@@ -34,7 +34,8 @@ def _jsonable(x):
 #: ``(tables, text)`` like the study's commands; ``-o key=value`` sets the function's keywords.
 EXPERIMENTS = {"bob-ablation": "intfp.models.workloads.bob:ablation_report",
                "dmd-1d": "intfp.models.workloads.dmd:experiment_1d",
-               "dmd-sgts": "intfp.models.workloads.dmd:experiment_sgts"}
+               "dmd-sgts": "intfp.models.workloads.dmd:experiment_sgts",
+               "value-drift-post": "intfp.models.workloads.value_drift:posttrain_report"}
 
 
 def experiment_function(name: str):
