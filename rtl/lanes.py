@@ -36,10 +36,14 @@ from amaranth.lib.wiring import In, Out
 
 from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
 
-from .components import AdderTree, check_int, validating
+from intfp.models.hwmodel import DotSpec
+
+from .components import AdderTree, Aligner, ComparatorTree, LaneMultiplier, check_int, validating
 
 __all__ = ["INT_LANE_ARCHS", "LANE_OUTPUTS", "TREE_SCHEMES", "IntLaneMultiplier",
-           "SignMagAdderTree", "IntLaneArray", "check_lane_arch", "int_lane_bits"]
+           "SignMagAdderTree", "IntLaneArray", "MagnitudeAligner", "OnesAligner", "FPLaneArray",
+           "FP_TREES",
+           "check_lane_arch", "int_lane_bits"]
 
 #: INT lane multiplier architectures of :class:`IntLaneMultiplier`.
 INT_LANE_ARCHS = ("twos", "booth", "baugh_wooley", "signmag")
@@ -47,6 +51,8 @@ INT_LANE_ARCHS = ("twos", "booth", "baugh_wooley", "signmag")
 LANE_OUTPUTS = ("product", "signmag")
 #: Summation schemes of :class:`SignMagAdderTree`.
 TREE_SCHEMES = ("ones", "split")
+#: FP datapaths of :class:`FPLaneArray`: where the product's sign is applied.
+FP_TREES = ("twos", "ones", "split", "ones_pre")
 
 
 def _clog2(n: int) -> int:
@@ -261,14 +267,16 @@ class SignMagAdderTree(wiring.Component):
 
     * ``scheme="ones"``: each term enters as its ones' complement ``mag XOR sign`` (= -mag - 1
       when negative; sign-extended by ``sign``), and the ``lanes`` missing +1s enter as carry-ins:
-      one per two-input adder (lanes - 1 of them) plus two at the root. No per-lane incrementer.
+      one per two-input adder (lanes - 1 of them) plus one at the root. No per-lane incrementer.
+      ``ones_terms=True`` replaces ``mag`` by ``terms`` (in, ``signed(mag_bits + 1)``): terms
+      already in ones' complement (e.g. from :class:`OnesAligner`); ``sign`` still adds the +1s.
     * ``scheme="split"``: an unsigned tree over the positive terms, one over the negative
       terms (each term masked by its sign), and one subtraction at the root.
     """
 
     @validating
     def __init__(self, width: int, lanes: int, *, scheme: str = "ones",
-                 mag_bits: int | None = None):
+                 mag_bits: int | None = None, ones_terms: bool = False):
         self._width = check_int("width", width, minimum=3)
         self._lanes = check_int("lanes", lanes, power_of_two=True)
         mag_bits = width - 2 if mag_bits is None else mag_bits
@@ -280,11 +288,15 @@ class SignMagAdderTree(wiring.Component):
         if scheme not in TREE_SCHEMES:
             raise ValueError(f"scheme must be one of {', '.join(TREE_SCHEMES)}, got {scheme!r}")
         self._scheme = scheme
-        super().__init__({
-            "sign": In(lanes),
-            "mag": In(data.ArrayLayout(unsigned(mag_bits), lanes)),
-            "sum": Out(signed(width + _clog2(lanes))),
-        })
+        if ones_terms not in (False, True):
+            raise ValueError(f"ones_terms must be a bool, got {ones_terms!r}")
+        if ones_terms and scheme != "ones":
+            raise ValueError(f"ones_terms=True takes ones' complement terms and needs "
+                             f"scheme='ones', got scheme={scheme!r}")
+        self._ones_terms = ones_terms
+        term = {"terms": In(data.ArrayLayout(signed(mag_bits + 1), lanes))} if ones_terms else \
+            {"mag": In(data.ArrayLayout(unsigned(mag_bits), lanes))}
+        super().__init__({"sign": In(lanes), **term, "sum": Out(signed(width + _clog2(lanes)))})
 
     scheme = property(lambda self: self._scheme)
 
@@ -297,9 +309,16 @@ class SignMagAdderTree(wiring.Component):
             nxt = []
             for j in range(0, len(level), 2):
                 s = Signal(shape(width), name=f"{tag}_l{depth}_{j // 2}")
-                cin = carries[used] if used < len(carries) else C(0, 1)
+                if used < len(carries):
+                    # x + y + c as one two-operand adder one bit wider: (2x + c) + (2y + c)
+                    # = 2(x + y + c); a three-operand sum would become a carry-save stage.
+                    cin = carries[used]
+                    wide = Cat(cin, level[j]).as_signed() + Cat(cin, level[j + 1]).as_signed() \
+                        if shape is signed else Cat(cin, level[j]) + Cat(cin, level[j + 1])
+                    m.d.comb += s.eq(wide[1:])
+                else:
+                    m.d.comb += s.eq(level[j] + level[j + 1])
                 used += 1
-                m.d.comb += s.eq(level[j] + level[j + 1] + cin)
                 nxt.append(s)
             level, depth = nxt, depth + 1
         return level[0], used
@@ -307,25 +326,28 @@ class SignMagAdderTree(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         k, mb = self._lanes, self._mag_bits
-        sign, mag = self.sign, self.mag
-        if self._scheme == "ones":
-            terms = []
-            for i in range(k):
-                t = Signal(signed(mb + 1), name=f"ones_{i}")
-                m.d.comb += t.eq(Cat(mag[i] ^ sign[i].replicate(mb), sign[i]))
-                terms.append(t)
-            if k == 1:
-                m.d.comb += self.sum.eq(terms[0] + sign[0])
-                return m
-            root, used = self._tree(m, terms, mb + 1, signed, [sign[i] for i in range(k - 1)], "sum")
-            # the adders took lanes - 1 carry-ins; the last +1 joins at the root
-            m.d.comb += self.sum.eq(root + sign[k - 1])
-        else:
+        sign, mag = self.sign, getattr(self, "mag", None)
+        if self._scheme == "split":
             pos = [Mux(sign[i], 0, mag[i]) for i in range(k)]
             neg = [Mux(sign[i], mag[i], 0) for i in range(k)]
             p, _ = self._tree(m, pos, mb, unsigned, [], "pos")
             n, _ = self._tree(m, neg, mb, unsigned, [], "neg")
             m.d.comb += self.sum.eq(p - n)
+            return m
+        if self._ones_terms:
+            terms = [self.terms[i] for i in range(k)]
+        else:
+            terms = []
+            for i in range(k):
+                t = Signal(signed(mb + 1), name=f"ones_{i}")
+                m.d.comb += t.eq(Cat(mag[i] ^ sign[i].replicate(mb), sign[i]))
+                terms.append(t)
+        if k == 1:
+            m.d.comb += self.sum.eq(terms[0] + sign[0])
+            return m
+        root, _ = self._tree(m, terms, mb + 1, signed, [sign[i] for i in range(k - 1)], "sum")
+        # the adders took lanes - 1 carry-ins; the last +1 joins at the root
+        m.d.comb += self.sum.eq(root + sign[k - 1])
         return m
 
 
@@ -379,4 +401,158 @@ class IntLaneArray(wiring.Component):
             else:
                 m.d.comb += [tree.sign[i].eq(mul.sign), tree.mag[i].eq(mul.mag)]
         m.d.comb += self.sum.eq(tree.sum)
+        return m
+
+
+class MagnitudeAligner(wiring.Component):
+    """:class:`intfp.rtl.components.Aligner` without the sign: lane i's significand product,
+    placed at window bit ``window - sig_bits`` and shifted right by ``max - exp[i]`` (bits
+    below the window dropped), as an unsigned ``window``-bit ``mag``. The lane's sign goes
+    straight to a :class:`SignMagAdderTree`, which applies it after alignment, with no
+    per-lane negation.
+
+    ``MagnitudeAligner(sig_bits, exp_bits, lanes, window)``; ports ``sig`` (in,
+    ``ArrayLayout(sig_bits, lanes)``), ``exp`` (in, ``ArrayLayout(exp_bits, lanes)``), ``max``
+    (in, exp_bits), ``mag`` (out, ``ArrayLayout(window, lanes)``).
+    """
+
+    @validating
+    def __init__(self, sig_bits: int, exp_bits: int, lanes: int, window: int):
+        self._sig_bits = check_int("sig_bits", sig_bits)
+        self._exp_bits = check_int("exp_bits", exp_bits)
+        self._lanes = check_int("lanes", lanes, power_of_two=True)
+        if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
+            raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
+                             f"got {window!r}")
+        self._window = window
+        super().__init__({
+            "sig": In(data.ArrayLayout(unsigned(sig_bits), lanes)),
+            "exp": In(data.ArrayLayout(unsigned(exp_bits), lanes)),
+            "max": In(exp_bits),
+            "mag": Out(data.ArrayLayout(unsigned(window), lanes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        guard = self._window - self._sig_bits
+        for i in range(self._lanes):
+            dist = Signal(self._exp_bits, name=f"dist_{i}")
+            m.d.comb += [dist.eq(self.max - self.exp[i]),
+                         self.mag[i].eq((self.sig[i] << guard) >> dist)]
+        return m
+
+
+class OnesAligner(wiring.Component):
+    """Aligner that applies the sign *before* the shift, as a ones' complement: lane i's
+    ``window + 1``-bit term is ``(sig_i * 2^g) XOR sign_i`` (only the ``sig_bits`` product bits
+    are XORed; the g guard bits and the top bit are the sign), shifted right *arithmetically*
+    by ``max - exp[i]``. Since ``floor(~x / 2^d) = ~floor(x / 2^d)``, the term equals
+    ``-A_i - 1`` for a negative lane (``A_i`` the truncated magnitude of
+    :class:`~intfp.rtl.components.Aligner`) and ``A_i`` otherwise; the missing +1s are the lane
+    signs, added by a :class:`SignMagAdderTree` with ``scheme="ones"`` fed through its
+    ``terms`` input (``SignMagAdderTree(..., ones_terms=True)``).
+
+    ``OnesAligner(sig_bits, exp_bits, lanes, window)``; ports ``sig``, ``exp``, ``sign``,
+    ``max`` (in, as :class:`~intfp.rtl.components.Aligner`), ``terms`` (out,
+    ``ArrayLayout(signed(window + 1), lanes)``).
+    """
+
+    @validating
+    def __init__(self, sig_bits: int, exp_bits: int, lanes: int, window: int):
+        self._sig_bits = check_int("sig_bits", sig_bits)
+        self._exp_bits = check_int("exp_bits", exp_bits)
+        self._lanes = check_int("lanes", lanes, power_of_two=True)
+        if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
+            raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
+                             f"got {window!r}")
+        self._window = window
+        super().__init__({
+            "sig": In(data.ArrayLayout(unsigned(sig_bits), lanes)),
+            "exp": In(data.ArrayLayout(unsigned(exp_bits), lanes)),
+            "sign": In(lanes),
+            "max": In(exp_bits),
+            "terms": Out(data.ArrayLayout(signed(window + 1), lanes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        guard, sb = self._window - self._sig_bits, self._sig_bits
+        for i in range(self._lanes):
+            s = self.sign[i]
+            dist = Signal(self._exp_bits, name=f"dist_{i}")
+            pre = Signal(signed(self._window + 1), name=f"pre_{i}")
+            m.d.comb += [dist.eq(self.max - self.exp[i]),
+                         pre.eq(Cat(s.replicate(guard), self.sig[i] ^ s.replicate(sb), s)),
+                         self.terms[i].eq(pre >> dist)]
+        return m
+
+
+class FPLaneArray(wiring.Component):
+    """An FP unit's datapath up to the dequantizer: ``lanes`` FP lane multipliers
+    (:class:`~intfp.rtl.components.LaneMultiplier`), the max-exponent comparator, the aligner
+    and the adder tree; ``sum`` and ``max`` equal ``hwmodel.block_sum``'s S and block exponent.
+
+    ``FPLaneArray(spec, *, tree="twos")`` with an FP :class:`~intfp.models.hwmodel.DotSpec`.
+    ``tree="twos"``: today's :class:`~intfp.rtl.components.Aligner` (negates each aligned
+    magnitude, ``window + 1`` bits) into :class:`~intfp.rtl.components.AdderTree`;
+    ``"ones"`` / ``"split"``: :class:`MagnitudeAligner` into a :class:`SignMagAdderTree`
+    ``(window + 1, lanes, mag_bits=window)``: the sign applied after alignment, in the tree;
+    ``"ones_pre"``: :class:`OnesAligner` (ones' complement of the significand product before
+    the arithmetic shift) into the ``ones`` tree, which adds the lanes' +1s.
+    Ports: ``a``, ``b`` (in, ``ArrayLayout(b, lanes)``), ``sum`` (out, ``signed(spec.sum_bits)``),
+    ``max`` (out, ``spec.exp_bits``). Sub-blocks: ``multiplier_<i>``, ``comparator``,
+    ``aligner``, ``adder_tree``.
+    """
+
+    @validating
+    def __init__(self, spec: DotSpec, *, tree: str = "twos"):
+        if not isinstance(spec, DotSpec) or not spec.is_fp:
+            raise ValueError(f"spec must be an FP DotSpec (intfp.models.hwmodel.dot_spec), "
+                             f"got {spec!r}")
+        if tree not in FP_TREES:
+            raise ValueError(f"tree must be one of {', '.join(FP_TREES)}, got {tree!r}")
+        self._spec, self._tree = spec, tree
+        bits, k = spec.elem.bits, spec.lanes
+        super().__init__({
+            "a": In(data.ArrayLayout(bits, k)), "b": In(data.ArrayLayout(bits, k)),
+            "sum": Out(signed(spec.sum_bits)), "max": Out(spec.exp_bits),
+        })
+
+    spec = property(lambda self: self._spec)
+
+    def elaborate(self, platform):
+        m = Module()
+        spec, k = self._spec, self._spec.lanes
+        m.submodules.comparator = cmp = ComparatorTree(spec.exp_bits, k)
+        if self._tree == "twos":
+            m.submodules.aligner = aln = Aligner(spec.product_bits, spec.exp_bits, k, spec.window)
+            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
+        elif self._tree == "ones_pre":
+            m.submodules.aligner = aln = OnesAligner(spec.product_bits, spec.exp_bits, k,
+                                                     spec.window)
+            m.submodules.adder_tree = tree = SignMagAdderTree(spec.lane_bits, k, scheme="ones",
+                                                              mag_bits=spec.window, ones_terms=True)
+        else:
+            m.submodules.aligner = aln = MagnitudeAligner(spec.product_bits, spec.exp_bits, k,
+                                                          spec.window)
+            m.submodules.adder_tree = tree = SignMagAdderTree(spec.lane_bits, k, scheme=self._tree,
+                                                              mag_bits=spec.window)
+        for i in range(k):
+            mul = LaneMultiplier(spec.elem)
+            m.submodules[f"multiplier_{i}"] = mul
+            m.d.comb += [
+                mul.a.eq(self.a[i]), mul.b.eq(self.b[i]),
+                cmp.exp[i].eq(mul.exp), cmp.lane_zero[i].eq(~mul.sig.any()),
+                cmp.lane_sign[i].eq(mul.sign), cmp.lane_nan[i].eq(mul.nan),
+                cmp.lane_inf[i].eq(mul.inf),
+                aln.sig[i].eq(mul.sig), aln.exp[i].eq(mul.exp),
+            ]
+            if self._tree == "twos":
+                m.d.comb += [aln.sign[i].eq(mul.sign), tree.terms[i].eq(aln.aligned[i])]
+            elif self._tree == "ones_pre":
+                m.d.comb += [aln.sign[i].eq(mul.sign), tree.sign[i].eq(mul.sign),
+                             tree.terms[i].eq(aln.terms[i])]
+            else:
+                m.d.comb += [tree.sign[i].eq(mul.sign), tree.mag[i].eq(aln.mag[i])]
+        m.d.comb += [aln.max.eq(cmp.max), self.sum.eq(tree.sum), self.max.eq(cmp.max)]
         return m

@@ -10,6 +10,9 @@
   (``-m slow``; the default run covers the same trees at 1..16 lanes and every lane pair);
 * hand-computed products pin the contracts (-128 x -128 = 16384; the sign-magnitude lane reads
   the code -2^(b-1) as 0);
+* FP lane arrays (lanes, comparator, aligner, tree) with the sign applied in the aligner
+  (today), after alignment in a sign-magnitude tree, or as a ones' complement before the
+  shift: every variant equal to ``hwmodel.block_sum`` on random and corner blocks;
 * bad parameters raise ValueError naming them.
 
 The reference is ``intfp.models.hwmodel.lane_product`` (exact integer code products).
@@ -18,14 +21,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from amaranth import Fragment, signed
+from amaranth import Fragment, Value, signed
 from amaranth.back import rtlil
 from amaranth.sim import Simulator
 
 from intfp.models import hwmodel as hw
 from intfp.models.formats import ELEMENT_FORMATS
-from intfp.rtl.lanes import (INT_LANE_ARCHS, IntLaneArray, IntLaneMultiplier, SignMagAdderTree,
-                             check_lane_arch)
+from intfp.rtl.lanes import (INT_LANE_ARCHS, FPLaneArray, IntLaneArray, IntLaneMultiplier,
+                             MagnitudeAligner, OnesAligner, SignMagAdderTree, check_lane_arch)
 
 #: (arch, output) pairs: every lane variant.
 VARIANTS = [(a, "product") for a in INT_LANE_ARCHS] + [("signmag", "signmag")]
@@ -82,10 +85,11 @@ def _comb(dut, inputs: dict, outputs: list, n: int) -> dict:
                 if np.ndim(values) == 2:
                     for i, v in enumerate(values[j]):
                         ctx.set(port[i], int(v))
-                else:
-                    ctx.set(port, int(values[j]))
+                else:                        # a whole port, also an array one, as one integer
+                    ctx.set(Value.cast(port), int(values[j]))
             for name in outputs:
-                got[name].append(ctx.get(getattr(dut, name)))
+                port = getattr(dut, name)
+                got[name].append(ctx.get(port if isinstance(port, Value) else Value.cast(port)))
 
     sim = Simulator(dut)
     sim.add_testbench(tb)
@@ -261,3 +265,56 @@ def test_asym_formats_keep_every_other_architecture():
     a, b = _all_pairs(4)                      # -8 x -8 = 64 is exact outside signmag
     got = _comb(IntLaneMultiplier("int4_asym", "booth"), {"a": a, "b": b}, ["product"], len(a))
     assert _signed(got["product"], 8)[(a == 8) & (b == 8)].tolist() == [64]
+
+
+# -- FP: where the product's sign is applied --------------------------------------------------------
+
+def _fp_rows(elem, k: int, n: int, seed: int):
+    """Random codes (NaN / Inf codes included: their fields still reach the tree) and corners:
+    all max, all -max, max x -max alternating, zeros, one max beside tiny products."""
+    rng = np.random.default_rng(seed)
+    bits = elem.bits
+    top = max(c for c in range(1 << (bits - 1)) if c not in elem.nan_codes and c != elem.inf_code)
+    neg = 1 << (bits - 1)
+    alt = np.where(np.arange(k) % 2, top, top | neg)
+    a = np.concatenate([rng.integers(0, 1 << bits, (n, k)), np.full((2, k), top),
+                        alt[None], np.zeros((1, k), int), np.full((1, k), 1)])
+    b = np.concatenate([rng.integers(0, 1 << bits, (n, k)), np.full((1, k), top),
+                        np.full((1, k), top | neg), np.full((1, k), top), np.full((1, k), top),
+                        np.where(np.arange(k) == 0, top, 1)[None]])
+    return a, b
+
+
+@pytest.mark.parametrize("tree", ["twos", "ones", "split", "ones_pre"])
+@pytest.mark.parametrize("fmt,lanes", [("mxfp4_e2m1", 4), ("mxfp6_e2m3", 4), ("mxfp6_e3m2", 2),
+                                       ("mxfp8_e4m3", 4), ("mxfp8_e5m2", 2)])
+def test_fp_lane_array_matches_block_sum(fmt, lanes, tree):
+    spec = hw.dot_spec(fmt, lanes=lanes)
+    a, b = _fp_rows(spec.elem, lanes, 150, seed=lanes)
+    got = _comb(FPLaneArray(spec, tree=tree), {"a": a, "b": b}, ["sum", "max"], len(a))
+    s, emax, *_ = hw.block_sum(spec, a, b)
+    np.testing.assert_array_equal(got["sum"], s)
+    np.testing.assert_array_equal(got["max"], emax)
+    assert (s < 0).any() and (s > 0).any() and (s == 0).any()
+
+
+def test_ones_aligner_pinned_by_hand():
+    # e2m1 window 10, guard 6, product 4 bits: sig 9 (1.1 x 1.1 -> 1001b), exp 4 vs max 5:
+    # A = floor(9 * 2^6 / 2) = 288; negative lane: ones' complement term -289 (+1 in the tree)
+    aln = OnesAligner(4, 3, 2, 10)
+    got = _comb(aln, {"sig": [9 | (9 << 4)], "exp": [4 | (5 << 3)], "sign": [0b01], "max": [5]},
+                ["terms"], 1)
+    t = int(got["terms"][0]) & ((1 << 22) - 1)
+    assert (_signed(t & 0x7FF, 11), _signed(t >> 11, 11)) == (-289, 9 * 64)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: FPLaneArray(hw.dot_spec("mxint8")), "FP DotSpec"),
+    (lambda: FPLaneArray(hw.dot_spec("mxfp8_e4m3"), tree="carry"), "tree must be one of"),
+    (lambda: SignMagAdderTree(16, 4, scheme="split", ones_terms=True), "needs scheme='ones'"),
+    (lambda: MagnitudeAligner(8, 5, 4, 6), "window must be an int >= 8"),
+    (lambda: OnesAligner(8, 5, 3, 24), "lanes must be a power of two"),
+])
+def test_fp_bad_parameters_raise(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
