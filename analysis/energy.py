@@ -8,8 +8,13 @@ Model (per clock cycle, zero-delay; ``shared/notes/hardware-flow.md`` section 5)
                     + N_tog(Q) * E_int(Q) + N_tog(D) * E_hidden(D)
       + sum_cells   P_leak * T_clk                                    leakage
 
-* ``C_load`` = sum of the fan-out input-pin capacitances. **No wire capacitance** (no wire-load
-  model, no placement), no clock tree, no glitches (zero-delay simulation), typical corner.
+* ``C_load`` = sum of the fan-out input-pin capacitances, plus (``wire_load``) the library's
+  wire-load estimate by fan-out (:meth:`Netlist.wire_caps`), booked as ``wire_pj``; no
+  placement, no clock tree, typical corner.
+* ``N_tog``: with ``delay_model="zero"`` (default) the settled value changes once per cycle at
+  most (no glitches); with ``"unit"`` / ``"liberty"`` every transition of a delay-annotated,
+  inertial-delay simulation (:meth:`Netlist.simulate_timed`), split into ``functional_pj``
+  (the zero-delay toggles) and ``glitch_pj`` (the rest), each at the same per-toggle energy.
 * ``E_int`` is the mean of the rise and fall internal-energy tables of the output pin, averaged
   over its arcs, looked up at the library's fan-out-of-4 slew and the net's actual load. The
   average is the only meaningful quantity for split-model libraries (sky130), see
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .liberty import parse_function
-from .netlist import Netlist
+from .netlist import DEFAULT_TIME_STEP_NS, Netlist, check_delay_model
 
 __all__ = ["EnergyCoefficients", "coefficients", "estimate_energy", "sub_block_of"]
 
@@ -49,14 +54,20 @@ class EnergyCoefficients:
     blocks: list[str]
     block_clock_fj: np.ndarray   # per block: clock energy per cycle
     block_leakage_nw: np.ndarray
+    wire_fj: np.ndarray = None   # per net: 1/2 C_wire V^2 (zeros without a wire load)
+    wire_load: str | None = None  # name of the wire-load model used
 
 
-def coefficients(nl: Netlist) -> EnergyCoefficients:
+def coefficients(nl: Netlist, wire_load: bool | str | None = None) -> EnergyCoefficients:
+    """Per-toggle and per-cycle energies of ``nl``; ``wire_load`` as in
+    :meth:`Netlist.wire_caps` (the wire capacitance also enters the internal-energy look-up)."""
     lib = nl.lib
     v2 = lib.voltage ** 2
     slew = lib.fo4_slew
-    load = nl.net_loads()
-    switch = 0.5 * load * v2                                   # fF * V^2 = fJ
+    wire = nl.wire_caps(wire_load)
+    pins = nl.net_loads()
+    load = pins + wire
+    switch = 0.5 * pins * v2                                   # fF * V^2 = fJ
     internal = np.zeros(nl.n_nets)
     hidden = np.zeros(nl.n_nets)
     blocks: dict[str, int] = {}
@@ -114,10 +125,13 @@ def coefficients(nl: Netlist) -> EnergyCoefficients:
             net_block[net] = bid(sk[0][0])
     names = list(blocks)
     nb = len(names)
+    wl_name = None
+    if wire.any():
+        wl_name = (lib.wire_load(None if wire_load in (True, "auto") else str(wire_load)).name)
     return EnergyCoefficients(
         switch, internal, hidden, clock, float(sum(leak_by_block.values())), net_block, names,
         np.array([clock_by_block.get(i, 0.0) for i in range(nb)]),
-        np.array([leak_by_block.get(i, 0.0) for i in range(nb)]))
+        np.array([leak_by_block.get(i, 0.0) for i in range(nb)]), 0.5 * wire * v2, wl_name)
 
 
 def parse_clock_pin(cell) -> str:
@@ -127,52 +141,98 @@ def parse_clock_pin(cell) -> str:
 
 def estimate_energy(nl: Netlist, inputs: dict[str, np.ndarray], *, ops_per_cycle: float = 1.0,
                     clock_ns: float | None = None, warmup: int = 1,
-                    coeffs: EnergyCoefficients | None = None) -> dict:
+                    coeffs: EnergyCoefficients | None = None, delay_model: str = "zero",
+                    wire_load: bool | str | None = None,
+                    time_step_ns: float = DEFAULT_TIME_STEP_NS, chunk_words: int = 256) -> dict:
     """Simulate ``inputs`` (``(cycles, streams)`` per port, see :meth:`Netlist.simulate`) and
     return energy per cycle and per op, with a per-sub-block breakdown.
 
+    ``delay_model``: ``zero`` (settled values only, no glitches), ``unit`` or ``liberty``
+    (every transition of an inertial-delay simulation, :meth:`Netlist.simulate_timed`; liberty
+    delays quantized to ``time_step_ns``). ``wire_load``: None / False (pin capacitance only),
+    True (the library's default wire-load model; an error if it has none), ``"auto"`` (the
+    default model where the library has one) or a model name.
+
     Keys: ``energy_pj`` (per op, incl. leakage), ``dynamic_pj`` (per op, without leakage),
-    ``energy_per_cycle_pj``, ``switching_pj``,
-    ``internal_pj``, ``clock_pj``, ``leakage_pj`` (per cycle), ``leakage_uw``,
-    ``toggles_per_cycle``, ``clock_ns``, ``cycles`` (counted), ``streams``, ``sub_blocks``
-    (name -> {energy_pj per op, leakage_uw, toggles_per_cycle}).
+    ``energy_per_cycle_pj``, ``switching_pj`` (pin capacitance), ``wire_pj`` (wire capacitance),
+    ``internal_pj``, ``clock_pj``, ``leakage_pj`` (per cycle), ``functional_pj`` and
+    ``glitch_pj`` (per cycle; their sum is switching + wire + internal), ``glitch_share``
+    (glitch / (functional + glitch)), ``leakage_uw``, ``toggles_per_cycle`` (all transitions),
+    ``glitch_toggles_per_cycle``, ``clock_ns``, ``cycles`` (counted), ``streams``,
+    ``delay_model``, ``wire_load`` (model name or None), ``time_step_ns`` (liberty only),
+    ``sub_blocks`` (name -> {energy_pj, dynamic_pj, functional_pj, glitch_pj, wire_pj per op,
+    leakage_uw, toggles_per_cycle}).
     """
-    c = coeffs or coefficients(nl)
-    _, tog = nl.simulate(inputs, outputs=False, warmup=warmup)
-    cycles, streams = next(iter(inputs.values())).shape[:2]
+    check_delay_model(delay_model)
+    c = coeffs or coefficients(nl, wire_load)
+    cycles, streams = next(iter(inputs.values())).shape[:2] if inputs else (0, 0)
+    if delay_model == "zero":
+        _, tog = nl.simulate(inputs, outputs=False, warmup=warmup)
+        fun = tog
+    else:
+        if cycles <= max(warmup, 1):
+            raise ValueError(f"need more than {max(warmup, 1)} cycles to count toggles, got {cycles}")
+        res = nl.simulate_timed(inputs, delay_model=delay_model, time_step_ns=time_step_ns,
+                                wire_load=wire_load, warmup=warmup, chunk_words=chunk_words)
+        tog, fun = res["toggles"], res["functional"]
     n = (cycles - max(warmup, 1)) * streams          # counted cycle-streams
     if n <= 0:
         raise ValueError(f"need more than {max(warmup, 1)} cycles to count toggles, got {cycles}")
     if clock_ns is None:
-        clock_ns = nl.critical_path()["delay_ns"]
+        clock_ns = nl.critical_path(wire_load=wire_load)["delay_ns"]
     rate = tog / n                                    # toggles per net per cycle
+    rate_f = fun / n
+    wire_fj = c.wire_fj if c.wire_fj is not None else np.zeros(nl.n_nets)
+    per_tog = c.switch_fj + wire_fj + c.internal_fj + c.hidden_fj
     sw = rate * c.switch_fj
+    wr = rate * wire_fj
     it = rate * (c.internal_fj + c.hidden_fj)
+    fe = rate_f * per_tog
+    ge = (rate - rate_f) * per_tog
     leak_fj = c.leakage_nw * clock_ns * 1e-3          # nW * ns = 1e-18 J = 1e-3 fJ
-    per_cycle = sw.sum() + it.sum() + c.clock_fj_per_cycle + leak_fj
+    per_cycle = sw.sum() + wr.sum() + it.sum() + c.clock_fj_per_cycle + leak_fj
     nb = len(c.blocks)
     mask = c.net_block >= 0
-    blk_dyn = np.bincount(c.net_block[mask], weights=(sw + it)[mask], minlength=nb)
-    blk_tog = np.bincount(c.net_block[mask], weights=rate[mask], minlength=nb)
+    nbk = c.net_block[mask]
+
+    def by_block(x):
+        return np.bincount(nbk, weights=x[mask], minlength=nb)
+
+    blk_dyn = by_block(sw + wr + it)
+    blk_tog = by_block(rate)
+    blk_fun, blk_gl, blk_wire = by_block(fe), by_block(ge), by_block(wr)
     blk_e = blk_dyn + c.block_clock_fj + c.block_leakage_nw * clock_ns * 1e-3
-    subs = {name: {"energy_pj": float(blk_e[i]) * 1e-3 / ops_per_cycle,
-                   "dynamic_pj": float(blk_dyn[i] + c.block_clock_fj[i]) * 1e-3 / ops_per_cycle,
+    k = 1e-3 / ops_per_cycle
+    subs = {name: {"energy_pj": float(blk_e[i]) * k,
+                   "dynamic_pj": float(blk_dyn[i] + c.block_clock_fj[i]) * k,
+                   "functional_pj": float(blk_fun[i]) * k,
+                   "glitch_pj": float(blk_gl[i]) * k,
+                   "wire_pj": float(blk_wire[i]) * k,
                    "leakage_uw": float(c.block_leakage_nw[i]) * 1e-3,
                    "toggles_per_cycle": float(blk_tog[i])}
             for i, name in enumerate(c.blocks)}
+    f_tot, g_tot = float(fe.sum()), float(ge.sum())
     return {
-        "energy_pj": float(per_cycle) * 1e-3 / ops_per_cycle,
+        "energy_pj": float(per_cycle) * k,
         "energy_per_cycle_pj": per_cycle * 1e-3,
-        "dynamic_pj": (per_cycle - leak_fj) * 1e-3 / ops_per_cycle,
+        "dynamic_pj": (per_cycle - leak_fj) * k,
         "switching_pj": float(sw.sum()) * 1e-3,
+        "wire_pj": float(wr.sum()) * 1e-3,
         "internal_pj": float(it.sum()) * 1e-3,
         "clock_pj": c.clock_fj_per_cycle * 1e-3,
         "leakage_pj": leak_fj * 1e-3,
+        "functional_pj": f_tot * 1e-3,
+        "glitch_pj": g_tot * 1e-3,
+        "glitch_share": g_tot / (f_tot + g_tot) if f_tot + g_tot > 0 else 0.0,
         "leakage_uw": c.leakage_nw * 1e-3,
         "toggles_per_cycle": float(rate.sum()),
+        "glitch_toggles_per_cycle": float((rate - rate_f).sum()),
         "clock_ns": float(clock_ns),
         "cycles": int(cycles - max(warmup, 1)),
         "streams": int(streams),
         "ops_per_cycle": float(ops_per_cycle),
+        "delay_model": delay_model,
+        "wire_load": c.wire_load,
+        "time_step_ns": float(time_step_ns) if delay_model == "liberty" else None,
         "sub_blocks": subs,
     }
