@@ -173,7 +173,8 @@ def random_inputs(nl, cycles, seed):
 def _as_ints(v):
     v = np.asarray(v)
     if v.ndim == 3:
-        return (v[:, 0, :].astype(object) * (1 << np.arange(v.shape[2])).astype(object)).sum(axis=1)
+        return (v[:, 0, :].astype(object)
+                * np.array([1 << i for i in range(v.shape[2])], dtype=object)).sum(axis=1)
     return v[:, 0]
 
 
