@@ -64,6 +64,17 @@ def default_window(elem: ElementFormat) -> int:
     return min(2 ** (elem.ebits + 1) + 2 * elem.mbits, 24)
 
 
+#: Lane architectures of the block units, per element kind (the first is the default):
+#: INT ``twos`` (two's complement product, Yosys' array), ``booth`` (radix-4 Booth),
+#: ``baugh_wooley``, ``signmag`` (sign-magnitude product converted in the lane) and
+#: ``signmag_tree`` (sign-magnitude products, converted once after the adder tree); FP
+#: ``standard``. See docs/lane-architectures.md. The sign-magnitude lanes serve the symmetric
+#: INT formats: the code -2^(b-1), which those formats never produce, reads as 0 in them.
+LANE_ARCHS = {"int": ("twos", "booth", "baugh_wooley", "signmag", "signmag_tree"),
+              "fp": ("standard",)}
+SIGNMAG_ARCHS = ("signmag", "signmag_tree")
+
+
 @dataclass(frozen=True)
 class DotSpec:
     """Every number that fixes a block unit's arithmetic (shared by the model and the RTL)."""
@@ -71,6 +82,7 @@ class DotSpec:
     fmt: BlockFormat
     lanes: int
     window: int | None        # FP: aligned magnitude width n; INT: None (exact products)
+    lane_arch: str = "twos"   # one of LANE_ARCHS[elem.kind]
 
     @property
     def elem(self) -> ElementFormat:
@@ -133,7 +145,8 @@ class DotSpec:
         return off
 
 
-def dot_spec(fmt, lanes: int | None = None, window: int | None = None) -> DotSpec:
+def dot_spec(fmt, lanes: int | None = None, window: int | None = None,
+             lane_arch: str | None = None) -> DotSpec:
     """Validate a block unit's parameters; ValueError names the bad parameter and the choices."""
     if isinstance(fmt, str) and fmt.lower() in ELEMENT_FORMATS:
         raise ValueError(f"fmt={fmt!r} is an element format without a block scale; the block units "
@@ -165,7 +178,16 @@ def dot_spec(fmt, lanes: int | None = None, window: int | None = None) -> DotSpe
         if window > MAX_WINDOW:
             raise ValueError(f"window must be <= {MAX_WINDOW} bits, got {window!r}")
         window = int(window)
-    return DotSpec(bf, int(lanes), window)
+    archs = LANE_ARCHS[elem.kind]
+    lane_arch = archs[0] if lane_arch is None else lane_arch
+    if lane_arch not in archs:
+        raise ValueError(f"lane_arch {lane_arch!r} is not allowed for {elem.kind.upper()} "
+                         f"element {elem.name!r}; allowed: {', '.join(archs)}")
+    if lane_arch in SIGNMAG_ARCHS and elem.code_min < -((1 << (elem.bits - 1)) - 1):
+        raise ValueError(f"lane_arch {lane_arch!r} needs a symmetric INT format (codes "
+                         f"+-{(1 << (elem.bits - 1)) - 1}); {bf.name!r} has the code "
+                         f"{elem.code_min}")
+    return DotSpec(bf, int(lanes), window, lane_arch)
 
 
 # -- lane level ---------------------------------------------------------------------------------
@@ -343,7 +365,14 @@ def block_sum(spec: DotSpec, a_codes, b_codes):
     a, b = np.asarray(a_codes), np.asarray(b_codes)
     lp = lane_product(spec.elem, a, b)
     if not spec.is_fp:
-        s = lp.product.sum(-1)
+        prod = lp.product
+        if spec.lane_arch in SIGNMAG_ARCHS:
+            # the sign-magnitude lane's contract: the code -2^(b-1) (outside a symmetric
+            # format) has magnitude 0, so its products are 0
+            low = 1 << (spec.elem.bits - 1)
+            prod = np.where((np.asarray(a) % (2 * low) == low) | (np.asarray(b) % (2 * low) == low),
+                            0, prod)
+        s = prod.sum(-1)
         z = np.zeros(s.shape, bool)
         return s, np.zeros(s.shape, np.int64), z, z, np.zeros(s.shape, np.int64)
     emax = np.where(lp.sig == 0, 0, lp.exp).max(-1)      # zero products do not count
@@ -359,7 +388,8 @@ def block_sum(spec: DotSpec, a_codes, b_codes):
     return s, emax, nan, (pos_inf | neg_inf) & ~nan, neg_inf.astype(np.int64)
 
 
-def block_dot(fmt, a_codes, b_codes, a_scale, b_scale, window=None, *, lanes=None) -> np.ndarray:
+def block_dot(fmt, a_codes, b_codes, a_scale, b_scale, window=None, *, lanes=None,
+              lane_arch=None) -> np.ndarray:
     """FP32 bits of one block dot product per block, exactly as the RTL computes it.
 
     ``a_codes``, ``b_codes``: element codes, shape (..., k); ``a_scale``, ``b_scale``: scale
@@ -367,7 +397,7 @@ def block_dot(fmt, a_codes, b_codes, a_scale, b_scale, window=None, *, lanes=Non
     the unit, see docs/arithmetic.md). ``window``: FP aligner width (default the study's rule).
     """
     a = np.asarray(a_codes)
-    spec = dot_spec(fmt, a.shape[-1] if lanes is None else lanes, window)
+    spec = dot_spec(fmt, a.shape[-1] if lanes is None else lanes, window, lane_arch)
     a, b, sa, sb = _check_block_inputs(spec, a, b_codes, a_scale, b_scale)
     s, e_blk, nan, inf, inf_sign = block_sum(spec, a, b)
     e_sc, p_sc, sign_sc, nan_sc = _scale_terms(spec, sa, sb)

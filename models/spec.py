@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .formats import ALIASES, ELEMENT_FORMATS, PRESETS, BlockFormat, ElementFormat, block_format
-from .hwmodel import DotSpec, dot_spec
+from .hwmodel import LANE_ARCHS, DotSpec, dot_spec
 
 __all__ = ["UnitSpec", "Port", "resolve_unit", "UNIT_KINDS", "MIXED_UNITS", "NV_BLOCK",
-           "MAX_PIPELINE", "pack_lanes", "unit_kinds_help"]
+           "MAX_PIPELINE", "LANE_ARCHS", "pack_lanes", "unit_kinds_help"]
 
 UNIT_KINDS = ("block", "scalar", "mixed")
 
@@ -62,7 +62,8 @@ class UnitSpec:
     name: str                       # canonical: preset ("mxfp8_e4m3"), element ("e4m3") or mixed name
     lanes: int                      # element pairs per cycle (mixed: 8-bit pairs; scalar: 1)
     window: int | None              # FP block units: alignment window n; otherwise None
-    pipeline: int                   # registers after the adder tree (block units)
+    pipeline: int                   # register levels before ``dot`` (block units); stages - 1
+    lane_arch: str                  # lane architecture (hwmodel.LANE_ARCHS); default per kind
     dots: tuple[DotSpec, ...] = field(compare=False)    # block: (dot,); mixed: (mx, nv); scalar: ()
     elem: ElementFormat = field(compare=False)         # the (8-bit, for mixed) element format
     acc_bits: int = field(compare=False)               # accumulator width (FP32 = 32)
@@ -100,6 +101,11 @@ class UnitSpec:
         return "+".join(d.scale for d in self.dots) or None
 
     @property
+    def stages(self) -> int:
+        """Pipeline stages from the inputs to the accumulator register (1 = single cycle)."""
+        return self.pipeline + 1
+
+    @property
     def modes(self) -> int:
         return len(self.macs_per_cycle)
 
@@ -111,13 +117,15 @@ class UnitSpec:
         s = f"{self.name} k{self.lanes}"
         if self.window is not None and self.window != _default_window(self):
             s += f" w{self.window}"
+        if self.lane_arch != LANE_ARCHS[self.elem.kind][0]:
+            s += f" {self.lane_arch}"
         return s + (f" p{self.pipeline}" if self.pipeline else "")
 
     def key(self) -> dict:
         """The defining parameters as JSON-able data: cache keys and task parameters take this
         whole (:func:`resolve_unit` ``(**spec.key())`` rebuilds the same spec)."""
         return {"fmt": self.name, "kind": self.kind, "lanes": self.lanes, "window": self.window,
-                "pipeline": self.pipeline}
+                "pipeline": self.pipeline, "lane_arch": self.lane_arch}
 
     def port(self, name: str) -> Port:
         for p in self.ports:
@@ -145,31 +153,38 @@ def _infer_kind(name: str) -> str:
     return "block"
 
 
-def _top(kind: str, name: str, lanes: int, window, pipeline: int, default_window) -> str:
+def _top(kind: str, name: str, lanes: int, window, pipeline: int, default_window,
+         lane_arch: str | None = None) -> str:
     safe = "".join(ch if ch.isalnum() else "_" for ch in name)
     if kind == "scalar":
         return f"mac_{safe}"
     top = f"unit_{safe}_k{lanes}"
     if window is not None and window != default_window:
         top += f"_w{window}"
+    if lane_arch and lane_arch not in (a[0] for a in LANE_ARCHS.values()):
+        top += f"_{lane_arch}"
     return top + (f"_p{pipeline}" if pipeline else "")
 
 
 def resolve_unit(fmt: str | UnitSpec, kind: str | None = None, lanes: int | None = None,
-                 window: int | None = None, pipeline: int = 0) -> UnitSpec:
+                 window: int | None = None, pipeline: int = 0,
+                 lane_arch: str | None = None) -> UnitSpec:
     """The :class:`UnitSpec` of a unit named as a user would name it.
 
     ``fmt``: a block preset or alias (``mxint8``, ``mxfp8``), an element format for a scalar
     MAC (``e4m3``, ``int8``), or a mixed unit (``mxfp8+nvfp4``). ``kind`` is inferred from the
     name when None. ``lanes`` defaults to the format's block size (mixed: 32 8-bit pairs);
-    ``window`` to the study's alignment window (FP block units only); ``pipeline`` 0 or 1.
-    A :class:`UnitSpec` passes through unchanged (when no other argument contradicts it).
+    ``window`` to the study's alignment window (FP block units only); ``pipeline`` 0 to
+    :data:`MAX_PIPELINE`; ``lane_arch`` one of :data:`intfp.models.hwmodel.LANE_ARCHS` for the
+    element kind (block units; default ``twos`` INT, ``standard`` FP).
+    A :class:`UnitSpec` passes through unchanged, or with the given arguments replaced.
     """
     if isinstance(fmt, UnitSpec):
-        if any(v is not None for v in (kind, lanes, window)) or pipeline:
+        if any(v is not None for v in (kind, lanes, window, lane_arch)) or pipeline:
             return resolve_unit(fmt.name, kind or fmt.kind, lanes or fmt.lanes,
                                 window if window is not None else fmt.window,
-                                pipeline or fmt.pipeline)
+                                pipeline or fmt.pipeline,
+                                lane_arch or (fmt.lane_arch if fmt.kind == "block" else None))
         return fmt
     if not isinstance(fmt, str) or not fmt.strip():
         raise ValueError(f"unit format must be a non-empty name, got {fmt!r}; {unit_kinds_help()}")
@@ -181,6 +196,9 @@ def resolve_unit(fmt: str | UnitSpec, kind: str | None = None, lanes: int | None
             or not 0 <= pipeline <= MAX_PIPELINE:
         raise ValueError(f"pipeline must be an int from 0 to {MAX_PIPELINE}, got {pipeline!r}")
     pipeline = int(pipeline)
+    if kind != "block" and lane_arch is not None:
+        raise ValueError(f"lane_arch applies to block units only, not to the {kind} unit "
+                         f"{fmt!r} (got {lane_arch!r})")
     if kind == "mixed":
         return _mixed(name, lanes, window, pipeline)
     if "+" in name:
@@ -188,13 +206,13 @@ def resolve_unit(fmt: str | UnitSpec, kind: str | None = None, lanes: int | None
                          f"{', '.join(MIXED_UNITS)})")
     if kind == "scalar":
         return _scalar(name, lanes, window, pipeline)
-    dot = dot_spec(name, lanes, window)          # validates format, lanes and window
+    dot = dot_spec(name, lanes, window, lane_arch)   # validates format, lanes, window, lanes' arch
     bits = dot.elem.bits
     return UnitSpec(
         kind="block", name=dot.fmt.name, lanes=dot.lanes, window=dot.window, pipeline=pipeline,
-        dots=(dot,), elem=dot.elem, acc_bits=32,
+        lane_arch=dot.lane_arch, dots=(dot,), elem=dot.elem, acc_bits=32,
         top=_top("block", dot.fmt.name, dot.lanes, dot.window, pipeline,
-                 dot_spec(dot.fmt, dot.lanes).window),
+                 dot_spec(dot.fmt, dot.lanes).window, dot.lane_arch),
         ports=(Port("a", dot.lanes, bits), Port("b", dot.lanes, bits), Port("a_scale", 1, 8),
                Port("b_scale", 1, 8)),
         macs_per_cycle=(dot.lanes,))
@@ -216,7 +234,8 @@ def _scalar(name: str, lanes, window, pipeline) -> UnitSpec:
         raise ValueError(f"pipeline applies to block units only, not to the scalar MAC {name!r}")
     elem = ELEMENT_FORMATS[name]
     acc_bits = 32 if elem.kind == "fp" else _int_acc_bits(elem)
-    return UnitSpec(kind="scalar", name=name, lanes=1, window=None, pipeline=0, dots=(),
+    return UnitSpec(kind="scalar", name=name, lanes=1, window=None, pipeline=0,
+                    lane_arch=LANE_ARCHS[elem.kind][0], dots=(),
                     elem=elem, acc_bits=acc_bits, top=_top("scalar", name, 1, None, 0, None),
                     ports=(Port("a", 1, elem.bits), Port("b", 1, elem.bits)),
                     macs_per_cycle=(1,))
@@ -244,7 +263,8 @@ def _mixed(name: str, lanes, window, pipeline) -> UnitSpec:
     nv = dot_spec(MIXED_UNITS[name][1], NV_BLOCK)
     channels = 2 * lanes // NV_BLOCK
     return UnitSpec(
-        kind="mixed", name=name, lanes=lanes, window=None, pipeline=0, dots=(mx, nv),
+        kind="mixed", name=name, lanes=lanes, window=None, pipeline=0,
+        lane_arch=LANE_ARCHS[mx.elem.kind][0], dots=(mx, nv),
         elem=mx.elem, acc_bits=32, top=_top("mixed", name, lanes, None, 0, None),
         # 8-bit mode: lanes 8-bit codes; 4-bit mode: 2*lanes 4-bit codes in the same bits.
         ports=(Port("a", lanes, 8), Port("b", lanes, 8), Port("a_scale", channels, 8),

@@ -20,6 +20,7 @@ from intfp.models.formats import ELEMENT_FORMATS, PRESETS
 from intfp.models.hwmodel import DotSpec
 from intfp.models.spec import MAX_PIPELINE, MIXED_UNITS, UNIT_KINDS, UnitSpec, resolve_unit
 
+from .lanes import IntLaneMultiplier, SignMagAdderTree
 from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
                          IntAccumulator, LaneMultiplier, Normalizer, check_int, validating)
 
@@ -76,10 +77,12 @@ class BlockDotUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         spec, k, levels = self._spec, self._spec.lanes, self._pipeline
-        ports = ("sign", "exp", "sig", "nan", "inf") if spec.is_fp else ("product",)
+        signmag_tree = spec.lane_arch == "signmag_tree"
+        ports = ("sign", "exp", "sig", "nan", "inf") if spec.is_fp else \
+            ("sign", "mag") if signmag_tree else ("product",)
         lanes = []
         for i in range(k):
-            mul = LaneMultiplier(spec.elem)
+            mul = _lane_multiplier(spec)
             m.submodules[f"multiplier_{i}"] = mul
             m.d.comb += [mul.a.eq(self.a[i]), mul.b.eq(self.b[i])]
             lanes.append({p: getattr(mul, p) for p in ports})
@@ -95,7 +98,10 @@ class BlockDotUnit(wiring.Component):
         m.submodules.normalizer = norm = Normalizer(spec.scaled_bits, EXP_BITS)
         m.submodules.accumulator = acc = Accumulator()
         stage = dict(side)
-        m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
+        if signmag_tree:      # sign-magnitude terms, converted to two's complement once, here
+            m.submodules.adder_tree = tree = SignMagAdderTree(spec.lane_bits, k)
+        else:
+            m.submodules.adder_tree = tree = AdderTree(spec.lane_bits, k)
         if spec.is_fp:
             m.submodules.comparator = cmp = ComparatorTree(spec.exp_bits, k)
             m.submodules.aligner = aln = Aligner(spec.product_bits, spec.exp_bits, k, spec.window)
@@ -110,6 +116,9 @@ class BlockDotUnit(wiring.Component):
             m.d.comb += aln.max.eq(cmp.max)
             stage |= {"block_exp": cmp.max, "block_nan": cmp.nan, "block_inf": cmp.inf,
                       "block_inf_sign": cmp.inf_sign}
+        elif signmag_tree:
+            for i, lane in enumerate(lanes):
+                m.d.comb += [tree.sign[i].eq(lane["sign"]), tree.mag[i].eq(lane["mag"])]
         else:
             for i, lane in enumerate(lanes):
                 m.d.comb += tree.terms[i].eq(lane["product"])
@@ -130,6 +139,18 @@ class BlockDotUnit(wiring.Component):
             self.acc.eq(acc.acc), self.acc_valid.eq(acc.acc_valid),
         ]
         return m
+
+
+def _lane_multiplier(spec: DotSpec):
+    """The lane multiplier of ``spec.lane_arch`` (see :data:`intfp.models.hwmodel.LANE_ARCHS`):
+    today's :class:`~intfp.rtl.components.LaneMultiplier` for ``twos`` and FP ``standard``, else
+    :class:`~intfp.rtl.lanes.IntLaneMultiplier`."""
+    arch = spec.lane_arch
+    if spec.is_fp or arch == "twos":
+        return LaneMultiplier(spec.elem)
+    if arch == "signmag_tree":
+        return IntLaneMultiplier(spec.elem, "signmag", output="signmag")
+    return IntLaneMultiplier(spec.elem, arch)
 
 
 class _StageRegister(Elaboratable):
@@ -229,13 +250,14 @@ def make_unit(unit: str | UnitSpec, *, kind: str | None = None, lanes: int | Non
     words of :func:`~intfp.models.spec.resolve_unit` (``"mxint8"``, ``"e4m3"``,
     ``"mxfp8+nvfp4"``; ``kind``, ``lanes``, ``window=``, ``pipeline=``). The component's
     ``unit`` attribute is the spec it was built from."""
-    unknown = set(params) - {"window", "pipeline"}
+    unknown = set(params) - {"window", "pipeline", "lane_arch"}
     if unknown:
         raise ValueError(f"unknown parameter(s) {', '.join(sorted(unknown))}; allowed: kind, "
-                         f"lanes, window, pipeline")
-    spec = resolve_unit(unit, kind, lanes, params.get("window"), params.get("pipeline", 0))
+                         f"lanes, window, pipeline, lane_arch")
+    spec = resolve_unit(unit, kind, lanes, params.get("window"), params.get("pipeline", 0),
+                        params.get("lane_arch"))
     if spec.kind == "block":
-        comp = BlockDotUnit(spec.dot, pipeline=spec.pipeline)
+        comp = BlockDotUnit(spec.dot, pipeline=spec.pipeline)          # the dot carries lane_arch
     elif spec.kind == "scalar":
         comp = ScalarMAC(spec.elem, acc_bits=spec.acc_bits)
     else:
