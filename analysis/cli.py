@@ -87,6 +87,10 @@ def check_out_dir(out_dir) -> None:
               help="Clock period in ns every unit is mapped for (abc -D) and costed at; units that "
                    "miss it are flagged. 'auto': one matched clock per library, the slowest "
                    "unit's critical path. Default: each unit at its own critical path")
+@click.option("--lane-arch", "lane_arch", default=None,
+              help="Comma-separated lane architectures of the block units (INT: twos, booth, "
+                   "baugh_wooley, signmag, signmag_tree; FP: standard); each unit takes those of "
+                   "its element kind. Default: twos / standard")
 @click.option("--stages", default="1", show_default=True,
               help="Comma-separated pipeline depths of the block units (1 = single cycle; up to 4: "
                    "registers after the tree, the lanes, the normalizer)")
@@ -101,8 +105,8 @@ def check_out_dir(out_dir) -> None:
               help="Write CSV / Markdown / HTML reports and figures to this directory")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
-def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, stages,
-          booth, jobs, scheduler, windows, out_dir, no_cache, as_json):
+def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, lane_arch,
+          stages, booth, jobs, scheduler, windows, out_dir, no_cache, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from .flow import sweep
@@ -115,6 +119,8 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
         depth = _ints("--stages", stages)
         df = sweep(fmts, kinds=kind, lanes=(lanes,), libraries=_libs(liberty), windows=wins,
                    stages=depth, jobs=jobs, scheduler=scheduler,
+                   lane_archs=tuple(a.strip() for a in lane_arch.split(",") if a.strip())
+                   if lane_arch else (None,),
                    progress=not as_json and sys.stderr.isatty(),
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,
                    clock_ns=_clock(clock_ns), booth=booth, use_cache=not no_cache)
@@ -126,7 +132,7 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
     if as_json:
         click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
         return
-    cols = [c for c in ("format", "lanes", "stages", "library", "sub_block", "area_um2",
+    cols = [c for c in ("format", "lanes", "lane_arch", "stages", "library", "sub_block", "area_um2",
                         "analytic_area_um2", "cells", "delay_ns", "clock_ns", "meets_clock", "energy_pj",
                         "analytic_energy_pj", "dynamic_per_mac_pj", "leakage_uw",
                         "toggles_per_op") if c in df]

@@ -24,7 +24,7 @@ import numpy as np
 
 from intfp.cache import cache_dir, cache_get, cache_put, result_key
 from intfp.models.formats import SCALE_BINADE_STEP, SCALE_ONE_CODE, block_format
-from intfp.models.spec import UnitSpec, pack_lanes, resolve_unit
+from intfp.models.spec import LANE_ARCHS, UnitSpec, pack_lanes, resolve_unit
 from .liberty import read_liberty
 from .yosys import resolve_liberty, synthesize, yosys_version
 
@@ -70,10 +70,11 @@ def design_for(unit: str | UnitSpec, *, kind: str | None = None, lanes: int | No
         n = 1 if key == "mac8" else comp.lanes
         return Design(None, key, "builtin", n, key, rtlil.convert(comp, name=key, emit_src=False),
                       comp, comp.width)
-    spec = resolve_unit(unit, kind, lanes, params.pop("window", None), params.pop("pipeline", 0))
+    spec = resolve_unit(unit, kind, lanes, params.pop("window", None), params.pop("pipeline", 0),
+                        params.pop("lane_arch", None))
     if params:
         raise ValueError(f"unknown parameter(s) {', '.join(sorted(params))}; allowed: kind, "
-                         f"lanes, window, pipeline")
+                         f"lanes, window, pipeline, lane_arch")
     comp = make_unit(spec)
     return Design(spec, spec.name, spec.kind, spec.lanes, spec.top,
                   rtlil.convert(comp, name=spec.top, emit_src=False), comp, spec.elem.bits)
@@ -335,7 +336,8 @@ def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, strea
             energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk)
             energy["macs_per_cycle"] = design.unit.macs_per_cycle[0] if design.unit else design.lanes
     base = {"format": design.fmt, "kind": design.kind, "lanes": design.lanes,
-            "stages": design.unit.pipeline + 1 if design.unit else 1,
+            "stages": design.unit.stages if design.unit else 1,
+            "lane_arch": design.unit.lane_arch if design.unit else None,
             "library": lib.name, "booth": booth,
             "stream": stream if stream in (None, *STREAM_KINDS) else str(stream),
             "delay_ns": sta["delay_ns"], "fmax_mhz": sta["fmax_mhz"]}
@@ -418,12 +420,20 @@ def _content_id(path_or_name) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else str(path_or_name)
 
 
-def sweep_points(formats, kinds, lanes=(None,), windows=(None,), stages=(1,)) -> list[UnitSpec | str]:
+def sweep_points(formats, kinds, lanes=(None,), windows=(None,), stages=(1,),
+                 lane_archs=(None,)) -> list[UnitSpec | str]:
     """The units of a sweep: formats x lanes x alignment windows (FP block units only) x
-    pipeline stages (block units only), each resolved (and so validated, with a message naming
-    the bad value) before any work starts. Built-in calibration designs stay names."""
+    pipeline stages x lane architectures (block units only; each unit takes the names in
+    ``lane_archs`` that exist for its element kind, its default if none does), each resolved
+    (and so validated, with a message naming the bad value) before any work starts. Built-in
+    calibration designs stay names."""
     if isinstance(kinds, str) or kinds is None:
         kinds = [kinds] * len(formats)
+    known = {a for archs in LANE_ARCHS.values() for a in archs}
+    bad = [a for a in lane_archs if a is not None and a not in known]
+    if bad:
+        raise ValueError(f"unknown lane architecture(s) {', '.join(map(repr, bad))}; allowed: "
+                         + "; ".join(f"{k.upper()}: {', '.join(v)}" for k, v in LANE_ARCHS.items()))
     out: list[UnitSpec | str] = []
     for f, k in zip(formats, kinds):
         for n in lanes:
@@ -431,22 +441,27 @@ def sweep_points(formats, kinds, lanes=(None,), windows=(None,), stages=(1,)) ->
                 out.append(str(f).lower())
                 continue
             base = resolve_unit(f, k, n)
-            fp_block = base.kind == "block" and base.elem.kind == "fp"
+            block = base.kind == "block"
+            fp_block = block and base.elem.kind == "fp"
+            archs = [a for a in lane_archs if a in LANE_ARCHS[base.elem.kind]] if block else []
             for w in (windows if fp_block else (None,)):
-                for st in (stages if base.kind == "block" else (1,)):
+                for st in (stages if block else (1,)):
                     if isinstance(st, bool) or not isinstance(st, int) or st < 1:
                         raise ValueError(f"stages must be a whole number >= 1, got {st!r}")
-                    out.append(resolve_unit(base, window=w, pipeline=st - 1)
-                               if (w is not None or st != 1) else base)
-    return list(dict.fromkeys(out))          # a window equal to the default is one point
+                    for arch in (archs or [None]):
+                        if w is None and st == 1 and arch is None:
+                            out.append(base)
+                        else:
+                            out.append(resolve_unit(base, window=w, pipeline=st - 1, lane_arch=arch))
+    return list(dict.fromkeys(out))          # e.g. a window equal to the default is one point
 
 
 def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libraries=(None,),
-          windows=(None,), stages=(1,), clock_ns: float | str | None = None,
+          windows=(None,), stages=(1,), lane_archs=(None,), clock_ns: float | str | None = None,
           jobs: int | None = None, scheduler: str | None = None,
           progress: bool = True, use_cache: bool = True, **kw):
-    """Run :func:`unit_cost` over formats x lanes x alignment windows x pipeline stages x
-    libraries as tasks on Dask (:func:`intfp.sweep.run_sweep`: a LocalCluster of ``jobs``
+    """Run :func:`unit_cost` over formats x lanes x alignment windows x pipeline stages x lane
+    architectures x libraries as tasks on Dask (:func:`intfp.sweep.run_sweep`: a LocalCluster of ``jobs``
     workers, or the cluster at ``scheduler``; in this process for a single point or ``jobs=1``)
     and return a DataFrame with one row per (unit, library, sub_block). ``windows`` applies to
     FP block units only (None: the study's default). Results are cached by content hash.
@@ -466,7 +481,7 @@ def sweep(formats, *, kinds: str | list[str] | None = None, lanes=(None,), libra
                                                   and 0 < clock_ns < 1e6):
         raise ValueError(f"clock_ns must be a positive period in ns or 'auto', got {clock_ns!r}")
     kw["clock_ns"] = None if auto else clock_ns
-    points = sweep_points(formats, kinds, lanes, windows, stages)
+    points = sweep_points(formats, kinds, lanes, windows, stages, lane_archs)
     libs = [(None if lib is None else str(lib), resolve_liberty(lib)) for lib in libraries]
     tasks = []
     for unit in points:
@@ -528,6 +543,6 @@ def at_common_clock(df, clock_ns: dict | None = None):
     return df
 
 
-_LEADING_COLUMNS = ("format", "kind", "lanes", "window", "stages", "library", "booth", "stream",
+_LEADING_COLUMNS = ("format", "kind", "lanes", "window", "lane_arch", "stages", "library", "booth", "stream",
                     "sub_block", "area_um2", "cells", "delay_ns", "clock_ns", "meets_clock", "fmax_mhz", "energy_pj", "energy_per_mac_pj",
                     "dynamic_pj", "dynamic_per_mac_pj", "leakage_uw")

@@ -281,3 +281,19 @@ def test_several_streams_from_one_synthesis_equal_single_stream_runs(tmp_path, m
         one = pd.DataFrame(flow.unit_cost("mxint4", stream=s, **kw))
         got = both[both["stream"] == s].reset_index(drop=True)
         pd.testing.assert_frame_equal(got[one.columns], one)
+
+
+def test_sweep_points_cross_lane_architectures_stages_and_windows():
+    from intfp.analysis.flow import sweep_points
+    pts = sweep_points(["mxint8", "mxfp8"], None, lanes=(4,), windows=(16, None),
+                       stages=(1, 3), lane_archs=("twos", "signmag"))
+    pts += sweep_points(["mxfp8+nvfp4"], None, stages=(1, 3), lane_archs=("signmag",))
+    labels = [p.label for p in pts]
+    assert labels == ["mxint8 k4", "mxint8 k4 signmag", "mxint8 k4 p2", "mxint8 k4 signmag p2",
+                      "mxfp8_e4m3 k4 w16", "mxfp8_e4m3 k4 w16 p2", "mxfp8_e4m3 k4",
+                      "mxfp8_e4m3 k4 p2", "mxfp8+nvfp4 k32"]
+    assert pts[1].lane_arch == "signmag" and pts[2].stages == 3
+    with pytest.raises(ValueError, match="unknown lane architecture"):
+        sweep_points(["mxint8"], None, lane_archs=("wallace",))
+    with pytest.raises(ValueError, match="needs a symmetric INT format"):
+        sweep_points(["mxint8_asym"], None, lane_archs=("signmag",))
