@@ -21,7 +21,8 @@ import pandas as pd
 
 from .analytic import PUBLISHED_TABLE5
 
-__all__ = ["PAIRS", "VERDICT_COLUMNS", "study_ratio", "verdict_table", "verdict_units"]
+__all__ = ["PAIRS", "VERDICT_COLUMNS", "study_ratio", "verdict_table", "verdict_units",
+           "plot_verdict"]
 
 #: (INT unit, FP unit): the study's four format pairs and its Table 7 mixed pair.
 PAIRS = (("mxint8", "mxfp8_e4m3"), ("mxint6", "mxfp6_e2m3"), ("mxint4", "mxfp4_e2m1"),
@@ -81,3 +82,35 @@ def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
             out.append(row)
     df = pd.DataFrame(out)
     return df.reindex(columns=list(VERDICT_COLUMNS))
+
+
+def plot_verdict(v: pd.DataFrame, path) -> None:
+    """Energy and area ratio (INT / FP) per pair: one bar per stream (library by library), the
+    study's ratio as a black tick, 1.0 (parity) as a dashed line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    libs = list(dict.fromkeys(v["library"]))
+    fig, axes = plt.subplots(len(libs), 2, figsize=(11, 3.2 * len(libs)), squeeze=False)
+    for row, lib in zip(axes, libs):
+        d = v[v["library"] == lib]
+        pairs, streams = list(dict.fromkeys(d["pair"])), list(dict.fromkeys(d["stream"]))
+        x = np.arange(len(pairs))
+        w = 0.8 / max(1, len(streams))
+        for ax, col, study in ((row[0], "energy_x", "study_energy_x"), (row[1], "area_x", "study_area_x")):
+            for j, st in enumerate(streams):
+                g = d[d["stream"] == st].set_index("pair").reindex(pairs)
+                ax.bar(x + (j - (len(streams) - 1) / 2) * w, g[col], w, label=st)
+            g = d.drop_duplicates("pair").set_index("pair").reindex(pairs)
+            ax.scatter(x, g[study], marker="_", s=400, color="k", zorder=3, label="study")
+            ax.axhline(1.0, ls="--", lw=0.8, color="gray")
+            ax.set_xticks(x, [p.replace(" / ", "\n/ ") for p in pairs], fontsize=7)
+            ax.set_ylabel(f"{col.split('_')[0]} INT / FP")
+            ax.set_title(f"{lib}: {'energy per MAC' if col == 'energy_x' else 'area per lane'}, "
+                         f"best lane architectures, matched clock", fontsize=9)
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

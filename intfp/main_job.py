@@ -45,6 +45,11 @@ class Plan:
     lanes: int | None = None                       # None: 32 MX, 16 NV
     workloads: tuple = (("hla", ()), ("llm_tensors", ()), ("rope", ()), ("tiny_lm", ()))
     stream_workload: str = "hla"                   # its recorded operands drive the energy runs
+    #: Lane architectures synthesized for every block unit (each unit takes those of its
+    #: element kind); the verdict picks each side's best at the matched clock.
+    lane_archs: tuple = ("twos", "booth", "signmag", "standard")
+    #: Synthetic operand streams besides the recorded workload's (energy of every unit on each).
+    extra_streams: tuple = ("gaussian", "heavy")
     verify_blocks: int = 2000
     energy_cycles: int = 33
     energy_streams: int = 512
@@ -53,7 +58,7 @@ class Plan:
 
 DEFAULT_PLAN = Plan()
 QUICK_PLAN = Plan(block_formats=("mxfp8_e4m3", "mxint8"), mixed_units=(), scalar_formats=("int4",),
-                  lanes=4, workloads=(("hla", (("n", 64), ("serial", False))),), verify_blocks=200,
+                  lanes=4, lane_archs=("twos", "signmag", "standard"), extra_streams=("heavy",), workloads=(("hla", (("n", 64), ("serial", False))),), verify_blocks=200,
                   energy_cycles=9, energy_streams=64, qsnr_blocks=256)
 
 
@@ -175,9 +180,16 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
 
     if "hardware" in stages:
         log(f"[{next(step)}/{n_stages}] hardware: synthesis, area, delay, energy per operation")
-        hw = _hardware_stage(plan, seed, stream_path, scheduler, n_workers)
+        hw_all, primary = _hardware_stage(plan, seed, stream_path, scheduler, n_workers)
         from intfp.analysis.reports import table5, write_reports
+        from intfp.analysis.verdict import plot_verdict, verdict_table
 
+        res["verdict"] = verdict_table(hw_all)
+        plot_verdict(res["verdict"], out / "verdict.png")
+        res["hardware_all"] = hw_all
+        # The detailed views: default lane architectures on the primary (workload) stream.
+        hw = hw_all[hw_all["lane_arch"].isin(("twos", "standard")) | hw_all["lane_arch"].isna()]
+        hw = hw[hw["stream"] == hw["format"].map(primary)].reset_index(drop=True)
         write_reports(hw, out, stem="hardware")
         res["hardware_cost"] = hw
         res["table5"] = table5(hw)
@@ -263,24 +275,37 @@ def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
     return pd.DataFrame([r for rs in rows for r in rs])
 
 
-def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers) -> pd.DataFrame:
-    """Every unit through :func:`intfp.analysis.flow.sweep` (Dask tasks, content-hash cached)."""
-    from intfp.analysis.flow import sweep
+def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers):
+    """Every unit through :func:`intfp.analysis.flow.sweep` (Dask tasks, content-hash cached):
+    block units in each of ``plan.lane_archs``, every unit on the recorded workload stream and
+    ``plan.extra_streams`` from one synthesis, all at one matched clock (the slowest unit's
+    critical path, :func:`intfp.analysis.flow.at_common_clock`). Returns the rows and, per
+    format, its primary stream (the workload's, or Gaussian where no recording fits)."""
+    from intfp.analysis.flow import at_common_clock, sweep
 
     # Recorded streams have the formats' own block sizes (32 MX, 16 NV): they drive units of the
     # default lane counts; units with other lane counts, and scalar MACs, get Gaussian codes.
-    stream = str(stream_path) if stream_path is not None and plan.lanes is None else "gaussian"
+    recorded = stream_path is not None and plan.lanes is None
+    label = f"{plan.stream_workload} (recorded)"
+    streams = ([str(stream_path)] if recorded else []) + \
+        [s for s in plan.extra_streams if recorded or s != "gaussian"]
+    if not recorded:
+        streams = ["gaussian", *streams]
     common = dict(jobs=n_workers, scheduler=scheduler, seed=seed, cycles=plan.energy_cycles,
                   streams=plan.energy_streams)
     frames = []
     if plan.block_formats:
         frames.append(sweep(list(plan.block_formats), kinds="block", lanes=(plan.lanes,),
-                            stream=stream, **common))
+                            lane_archs=plan.lane_archs, stream=streams, **common))
     if plan.mixed_units:
-        frames.append(sweep(list(plan.mixed_units), kinds="mixed", stream=stream, **common))
+        frames.append(sweep(list(plan.mixed_units), kinds="mixed", stream=streams, **common))
     if plan.scalar_formats:
         frames.append(sweep(list(plan.scalar_formats), kinds="scalar", stream="gaussian", **common))
-    return pd.concat(frames, ignore_index=True)
+    hw = at_common_clock(pd.concat(frames, ignore_index=True))
+    hw["stream"] = hw["stream"].replace({str(stream_path): label})
+    first = label if recorded else "gaussian"
+    primary = {f: ("gaussian" if k == "scalar" else first) for f, k in zip(hw["format"], hw["kind"])}
+    return hw, primary
 
 
 TABLE6_ROWS = ("multiplier", "comparator", "aligner", "adder_tree", "normalizer", "dequantizer",

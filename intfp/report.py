@@ -25,6 +25,14 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section("Verdict: INT vs FP at each side's best lane architecture, one matched clock",
+            "verdict.csv", ("verdict.png",),
+            "Per pair, library and operand stream: INT / FP area per lane (area_x) and energy per "
+            "MAC (energy_x, leakage, flops and clock included) when each side uses the lane "
+            "architecture with the lowest energy per MAC among those synthesized (int_arch, "
+            "fp_arch), every unit running at one clock per library (clock_ns: the slowest unit's "
+            "critical path) and one block per cycle; study_* are the study's analytic Table 5 "
+            "ratios. Bars below the dashed line: INT is cheaper; black ticks: the study."),
     Section("Hardware cost: synthesized Table 5", "table5.csv", ("hardware_normalized.png",),
             "Area per lane and dynamic energy per MAC of each unit, normalized to MXFP8 (mixed units: "
             "to MXFP8+NVFP4) at matched throughput, beside this project's implementation of the "

@@ -125,7 +125,8 @@ class UnitSpec:
         """The defining parameters as JSON-able data: cache keys and task parameters take this
         whole (:func:`resolve_unit` ``(**spec.key())`` rebuilds the same spec)."""
         return {"fmt": self.name, "kind": self.kind, "lanes": self.lanes, "window": self.window,
-                "pipeline": self.pipeline, "lane_arch": self.lane_arch}
+                "pipeline": self.pipeline,
+                "lane_arch": self.lane_arch if self.kind == "block" else None}
 
     def port(self, name: str) -> Port:
         for p in self.ports:

@@ -51,8 +51,13 @@ def test_main_job_end_to_end_quick_and_cached_rerun(tmp_path, monkeypatch):
     assert "computed" in first
     for name in ("report.html", "report.md", "qsnr.png", "crossovers.csv", "workloads.csv",
                  "verification.csv", "hardware_cost.csv", "table5.csv", "pareto.csv", "pareto.png",
-                 "run.json"):
+                 "run.json", "verdict.csv", "verdict.png"):
         assert (out / name).stat().st_size > 0, name
+    v = pd.read_csv(out / "verdict.csv")
+    assert list(v.columns[:10]) == ["pair", "library", "stream", "int_arch", "fp_arch", "area_x",
+                                    "energy_x", "clock_ns", "study_area_x", "study_energy_x"]
+    assert set(v["stream"]) == {"gaussian", "heavy"} and v["met"].all()
+    assert set(v["int_arch"]) <= {"twos", "signmag"} and (v["clock_ns"] > 0).all()
     ver = pd.read_csv(out / "verification.csv")
     assert ver["passed"].all() and (ver["vectors"] > 0).all()
     hw = pd.read_csv(out / "hardware_cost.csv")

@@ -365,3 +365,14 @@ def test_signmag_contract_in_the_model():
         hw.dot_spec("mxint8_asym", 4, lane_arch="signmag")
     with pytest.raises(ValueError, match="allowed: standard"):
         hw.dot_spec("mxfp8", 4, lane_arch="booth")
+
+
+@pytest.mark.parametrize("words", [dict(unit="mxint8", lane_arch="booth"), dict(unit="e4m3"),
+                                   dict(unit="int4"), dict(unit="mxint8+nvint4"),
+                                   dict(unit="mxfp8", lanes=4, window=16, pipeline=2)])
+def test_spec_key_rebuilds_the_same_spec(words):
+    from intfp.models.spec import resolve_unit
+    unit = words.pop("unit")
+    spec = resolve_unit(unit, **words)
+    again = resolve_unit(**spec.key())
+    assert again == spec and again.top == spec.top and again.key() == spec.key()
