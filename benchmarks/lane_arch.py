@@ -50,7 +50,7 @@ INT_LANES = [("twos", "product"), ("booth", "product"), ("baugh_wooley", "produc
              ("signmag", "product"), ("signmag", "signmag")]
 FP_OF_WIDTH = {8: ("e4m3", "mxfp8_e4m3"), 6: ("e2m3", "mxfp6_e2m3"), 4: ("e2m1", "mxfp4_e2m1")}
 ARRAYS = [("twos", "twos"), ("booth", "twos"), ("baugh_wooley", "twos"), ("signmag", "twos"),
-          ("signmag", "ones"), ("signmag", "split")]
+          ("signmag", "ones"), ("signmag", "ones_z"), ("signmag", "split")]
 STREAMS = ("gaussian", "heavy")
 K = 32                                       # MX block size: lanes of a block unit
 

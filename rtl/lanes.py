@@ -50,9 +50,9 @@ INT_LANE_ARCHS = ("twos", "booth", "baugh_wooley", "signmag")
 #: Output styles: a two's complement ``product``, or ``sign`` + ``mag`` (``signmag`` only).
 LANE_OUTPUTS = ("product", "signmag")
 #: Summation schemes of :class:`SignMagAdderTree`.
-TREE_SCHEMES = ("ones", "split")
+TREE_SCHEMES = ("ones", "ones_z", "split")
 #: FP datapaths of :class:`FPLaneArray`: where the product's sign is applied.
-FP_TREES = ("twos", "ones", "split", "ones_pre")
+FP_TREES = ("twos", "ones", "ones_z", "split", "ones_pre")
 
 
 def _clog2(n: int) -> int:
@@ -270,6 +270,9 @@ class SignMagAdderTree(wiring.Component):
       one per two-input adder (lanes - 1 of them) plus one at the root. No per-lane incrementer.
       ``ones_terms=True`` replaces ``mag`` by ``terms`` (in, ``signed(mag_bits + 1)``): terms
       already in ones' complement (e.g. from :class:`OnesAligner`); ``sign`` still adds the +1s.
+    * ``scheme="ones_z"``: ``ones`` with the sign of a zero magnitude forced to 0 (an OR of the
+      magnitude bits per lane), so a "-0" lane (a zero times a negative element, or an FP
+      product truncated to 0) enters as 0 instead of all ones + a carry: same sum, fewer toggles.
     * ``scheme="split"``: an unsigned tree over the positive terms, one over the negative
       terms (each term masked by its sign), and one subtraction at the root.
     """
@@ -290,7 +293,7 @@ class SignMagAdderTree(wiring.Component):
         self._scheme = scheme
         if ones_terms not in (False, True):
             raise ValueError(f"ones_terms must be a bool, got {ones_terms!r}")
-        if ones_terms and scheme != "ones":
+        if ones_terms and scheme != "ones":   # the aligner made the terms; nothing to gate
             raise ValueError(f"ones_terms=True takes ones' complement terms and needs "
                              f"scheme='ones', got scheme={scheme!r}")
         self._ones_terms = ones_terms
@@ -337,6 +340,10 @@ class SignMagAdderTree(wiring.Component):
         if self._ones_terms:
             terms = [self.terms[i] for i in range(k)]
         else:
+            if self._scheme == "ones_z":
+                gated = Signal(k, name="sign_nonzero")
+                m.d.comb += gated.eq(Cat(*[sign[i] & mag[i].any() for i in range(k)]))
+                sign = gated
             terms = []
             for i in range(k):
                 t = Signal(signed(mb + 1), name=f"ones_{i}")
@@ -357,7 +364,7 @@ class IntLaneArray(wiring.Component):
 
     ``IntLaneArray(elem, lanes, arch="twos", *, tree="twos")``. ``tree="twos"``: every lane
     outputs a two's complement ``product`` into :class:`~intfp.rtl.components.AdderTree`
-    ``(2b, lanes)``; ``tree="ones"`` / ``"split"`` (``arch="signmag"`` only): the lanes output
+    ``(2b, lanes)``; ``tree="ones"`` / ``"ones_z"`` / ``"split"`` (``arch="signmag"`` only): the lanes output
     sign + magnitude into a :class:`SignMagAdderTree` of that scheme. Ports: ``a``, ``b``
     (in, ``ArrayLayout(b, lanes)``), ``sum`` (out, ``signed(2b + log2(lanes))``). Sub-blocks:
     ``multiplier_<i>``, ``adder_tree`` (the unit's names).
@@ -495,7 +502,7 @@ class FPLaneArray(wiring.Component):
     ``FPLaneArray(spec, *, tree="twos")`` with an FP :class:`~intfp.models.hwmodel.DotSpec`.
     ``tree="twos"``: today's :class:`~intfp.rtl.components.Aligner` (negates each aligned
     magnitude, ``window + 1`` bits) into :class:`~intfp.rtl.components.AdderTree`;
-    ``"ones"`` / ``"split"``: :class:`MagnitudeAligner` into a :class:`SignMagAdderTree`
+    ``"ones"`` / ``"ones_z"`` / ``"split"``: :class:`MagnitudeAligner` into a :class:`SignMagAdderTree`
     ``(window + 1, lanes, mag_bits=window)``: the sign applied after alignment, in the tree;
     ``"ones_pre"``: :class:`OnesAligner` (ones' complement of the significand product before
     the arithmetic shift) into the ``ones`` tree, which adds the lanes' +1s.

@@ -182,7 +182,7 @@ def _tree_rows(k: int, mb: int, n: int, seed: int):
     return np.concatenate(sign).astype(np.int64), np.concatenate(mag).astype(np.int64)
 
 
-@pytest.mark.parametrize("scheme", ["ones", "split"])
+@pytest.mark.parametrize("scheme", ["ones", "ones_z", "split"])
 @pytest.mark.parametrize("width,lanes,mag_bits", [
     (16, 8, None), (8, 16, None), (6, 2, None), (6, 1, None), (25, 4, 24), (9, 4, 8),
     pytest.param(16, 32, None, marks=pytest.mark.slow),      # 32 lanes: ~10 s each in the sim
@@ -202,7 +202,7 @@ def test_sign_magnitude_tree(scheme, width, lanes, mag_bits):
 # -- lanes + tree ---------------------------------------------------------------------------------
 
 ARRAYS = [("twos", "twos"), ("booth", "twos"), ("baugh_wooley", "twos"), ("signmag", "twos"),
-          ("signmag", "ones"), ("signmag", "split")]
+          ("signmag", "ones"), ("signmag", "ones_z"), ("signmag", "split")]
 
 
 def _array_rows(bits: int, k: int, n: int, seed: int):
@@ -249,7 +249,7 @@ def test_lane_array_int8_k32_on_mapped_netlist(arch, tree):
     (lambda: IntLaneMultiplier(True, "booth"), "got True"),
     (lambda: IntLaneMultiplier("int9", "booth"), "unknown INT element format 'int9'"),
     (lambda: SignMagAdderTree(16, 24), "lanes must be a power of two"),
-    (lambda: SignMagAdderTree(16, 32, scheme="wallace"), "scheme must be one of ones, split"),
+    (lambda: SignMagAdderTree(16, 32, scheme="wallace"), "scheme must be one of ones, ones_z, split"),
     (lambda: SignMagAdderTree(16, 32, mag_bits=16), r"mag_bits must be an int in 1\.\.15"),
     (lambda: IntLaneArray("int8", 32, "booth", tree="ones"), "needs arch='signmag'"),
     (lambda: IntLaneArray("int8", 32, "twos", tree="carry"), "tree must be one of"),
@@ -285,9 +285,13 @@ def _fp_rows(elem, k: int, n: int, seed: int):
     return a, b
 
 
-@pytest.mark.parametrize("tree", ["twos", "ones", "split", "ones_pre"])
-@pytest.mark.parametrize("fmt,lanes", [("mxfp4_e2m1", 4), ("mxfp6_e2m3", 4), ("mxfp6_e3m2", 2),
-                                       ("mxfp8_e4m3", 4), ("mxfp8_e5m2", 2)])
+@pytest.mark.parametrize("tree", ["twos", "ones", "ones_z", "split", "ones_pre"])
+@pytest.mark.parametrize("fmt,lanes", [
+    ("mxfp4_e2m1", 4), ("mxfp8_e4m3", 4),
+    # the same datapath code at other widths: under -m slow to keep the default run short
+    pytest.param("mxfp6_e2m3", 4, marks=pytest.mark.slow),
+    pytest.param("mxfp6_e3m2", 2, marks=pytest.mark.slow),
+    pytest.param("mxfp8_e5m2", 2, marks=pytest.mark.slow)])
 def test_fp_lane_array_matches_block_sum(fmt, lanes, tree):
     spec = hw.dot_spec(fmt, lanes=lanes)
     a, b = _fp_rows(spec.elem, lanes, 150, seed=lanes)
