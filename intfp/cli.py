@@ -13,6 +13,7 @@ _COMMANDS = {
     "formats": "intfp.commands:formats",
     "qsnr": "intfp.commands:qsnr",
     "run": "intfp.commands:run",
+    "verdict": "intfp.commands:verdict",
     "report": "intfp.commands:report",
     "rtl": "intfp.rtl.cli:rtl",
     "synth": "intfp.analysis.cli:synth",

@@ -107,3 +107,43 @@ def report(out_dir):
         click.echo(f"wrote {build_report(out_dir)}")
     except FileNotFoundError as e:
         raise click.ClickException(str(e)) from e
+
+
+#: Every open library of ../shared/liberty (``--libraries all``), by alias.
+ALL_LIBRARIES = ("generic45", "nangate45", "sky130hd", "sg13g2", "asap7", "gf180")
+
+
+@click.command()
+@click.option("--libraries", "-l", default="generic45", show_default=True,
+              help="Comma-separated liberty aliases or paths; 'all' = " + ",".join(ALL_LIBRARIES))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/verdict",
+              show_default=True)
+@click.option("--quick", is_flag=True, help="Smoke-sized: every pair with 4 lanes, fewer cycles.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT).")
+@click.option("--workers", type=int, default=None, help="LocalCluster worker processes.")
+@click.option("--seed", default=0, show_default=True)
+def verdict(libraries, out_dir, quick, scheduler, workers, seed):
+    """INT vs FP at each side's best lane architecture and one matched clock, per library and
+    operand stream, beside the study's Table 5 (writes OUT/verdict.csv and verdict.png)."""
+    from intfp.analysis.cli import check_out_dir
+    from intfp.analysis.yosys import resolve_liberty
+    from intfp.main_job import DEFAULT_PLAN, QUICK_PLAN, run_verdict
+    from intfp.sweep import check_scheduler_args
+
+    libs = list(ALL_LIBRARIES) if libraries.strip() == "all" else \
+        [x.strip() for x in libraries.split(",") if x.strip()]
+    try:
+        for lib in libs:
+            resolve_liberty(lib)
+        check_scheduler_args(scheduler, workers)
+    except (ValueError, FileNotFoundError) as e:
+        raise click.BadParameter(str(e)) from None
+    check_out_dir(out_dir)
+    try:
+        v = run_verdict(out_dir, libraries=libs, plan=QUICK_PLAN if quick else DEFAULT_PLAN,
+                        seed=seed, scheduler=scheduler, n_workers=workers)
+    except (RuntimeError, ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from e
+    cols = ["pair", "library", "stream", "int_arch", "fp_arch", "area_x", "energy_x", "clock_ns",
+            "study_area_x", "study_energy_x"]
+    click.echo(v[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_main_job", "cached_frame", "Plan", "DEFAULT_PLAN", "QUICK_PLAN"]
+__all__ = ["run_main_job", "run_verdict", "cached_frame", "Plan", "DEFAULT_PLAN", "QUICK_PLAN"]
 
 from dataclasses import dataclass, field
 
@@ -275,7 +275,8 @@ def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
     return pd.DataFrame([r for rs in rows for r in rs])
 
 
-def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers):
+def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers,
+                    libraries=(None,)):
     """Every unit through :func:`intfp.analysis.flow.sweep` (Dask tasks, content-hash cached):
     block units in each of ``plan.lane_archs``, every unit on the recorded workload stream and
     ``plan.extra_streams`` from one synthesis, all at one matched clock (the slowest unit's
@@ -292,7 +293,7 @@ def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers):
     if not recorded:
         streams = ["gaussian", *streams]
     common = dict(jobs=n_workers, scheduler=scheduler, seed=seed, cycles=plan.energy_cycles,
-                  streams=plan.energy_streams)
+                  streams=plan.energy_streams, libraries=tuple(libraries))
     frames = []
     if plan.block_formats:
         frames.append(sweep(list(plan.block_formats), kinds="block", lanes=(plan.lanes,),
@@ -306,6 +307,36 @@ def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers):
     first = label if recorded else "gaussian"
     primary = {f: ("gaussian" if k == "scalar" else first) for f, k in zip(hw["format"], hw["kind"])}
     return hw, primary
+
+
+def run_verdict(out_dir="out/verdict", *, libraries=("generic45",), plan: Plan = DEFAULT_PLAN,
+                seed: int = 0, scheduler=None, n_workers=None, log=print) -> pd.DataFrame:
+    """The verdict (:mod:`intfp.analysis.verdict`) on several cell libraries: the stream
+    workload recorded (cached), then every verdict unit in each lane architecture on every
+    library and stream at one matched clock per library, as one cached Dask sweep. Writes
+    ``verdict.csv``, ``verdict.png`` and ``verdict_hardware.csv`` to ``out_dir``."""
+    from dataclasses import replace
+
+    from intfp.analysis.verdict import PAIRS, plot_verdict, verdict_table
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    block = tuple(u for pair in PAIRS for u in pair if "+" not in u)
+    mixed = tuple(u for pair in PAIRS for u in pair if "+" in u)
+    wl = dict(plan.workloads).get(plan.stream_workload, ())
+    vplan = replace(plan, block_formats=block, mixed_units=mixed, scalar_formats=(),
+                    workloads=((plan.stream_workload, wl),))
+    log(f"[1/2] recording the {plan.stream_workload} workload's operand streams")
+    _, stream_path = _workloads_stage(vplan, seed, log)
+    log(f"[2/2] synthesis and energy: {len(block) + len(mixed)} units x lane architectures x "
+        f"{len(libraries)} libraries")
+    hw, _ = _hardware_stage(vplan, seed, stream_path, scheduler, n_workers, libraries)
+    v = verdict_table(hw)
+    v.to_csv(out / "verdict.csv", index=False)
+    hw.to_csv(out / "verdict_hardware.csv", index=False)
+    plot_verdict(v, out / "verdict.png")
+    log(f"wrote {out}/verdict.csv ({time.perf_counter() - t0:.0f} s)")
+    return v
 
 
 TABLE6_ROWS = ("multiplier", "comparator", "aligner", "adder_tree", "normalizer", "dequantizer",
