@@ -103,10 +103,17 @@ def check_out_dir(out_dir) -> None:
               help="Comma-separated alignment-window widths to sweep for FP block units (default: the study's)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write CSV / Markdown / HTML reports and figures to this directory")
+@click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
+              show_default=True,
+              help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
+                   "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
+@click.option("--wire-load/--no-wire-load", default=False, show_default=True,
+              help="Add the library's wire-load capacitance per net (wire_pj)")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
 def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, lane_arch,
-          stages, booth, jobs, scheduler, windows, out_dir, no_cache, as_json):
+          stages, booth, jobs, scheduler, windows, out_dir, delay_model, wire_load, no_cache,
+          as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from .flow import sweep
@@ -123,7 +130,8 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
                    if lane_arch else (None,),
                    progress=not as_json and sys.stderr.isatty(),
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,
-                   clock_ns=_clock(clock_ns), booth=booth, use_cache=not no_cache)
+                   clock_ns=_clock(clock_ns), booth=booth, use_cache=not no_cache,
+                   delay_model=delay_model, wire_load="auto" if wire_load else None)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
     if out_dir:
@@ -153,9 +161,16 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
 @click.option("--cycles", type=int, default=33, show_default=True)
 @click.option("--streams", type=int, default=512, show_default=True)
 @click.option("--clock-ns", type=float, default=None)
+@click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
+              show_default=True,
+              help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
+                   "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
+@click.option("--wire-load/--no-wire-load", default=False, show_default=True,
+              help="Add the library's wire-load capacitance per net (wire_pj)")
 @click.option("--no-cache", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, no_cache, as_json):
+def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_model, wire_load,
+           no_cache, as_json):
     """Energy per block op and per MAC of one unit on one operand stream (activity-based:
     bit-parallel gate-level simulation of the mapped netlist x Liberty energies)."""
     from .flow import unit_cost
@@ -163,6 +178,7 @@ def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, no_cach
     try:
         rows = unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, stream=stream,
                          cycles=cycles, streams=streams, clock_ns=clock_ns,
+                         delay_model=delay_model, wire_load="auto" if wire_load else None,
                          use_cache=not no_cache)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
@@ -172,6 +188,7 @@ def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, no_cach
     import pandas as pd
     df = pd.DataFrame(rows)
     cols = [c for c in ("sub_block", "area_um2", "cells", "energy_pj", "dynamic_pj",
+                        "functional_pj", "glitch_pj", "wire_pj",
                         "energy_per_mac_pj", "leakage_uw", "toggles_per_op") if c in df]
     t = rows[0]
     click.echo(f"{t['format']} ({t['lanes']} lanes, {t['library']}, stream {t['stream']}): "

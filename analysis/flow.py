@@ -249,7 +249,8 @@ def _stream_id(stream) -> str | None:
 
 
 def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, streams: int,
-                  seed: int, clock_ns: float | None, booth: bool, analytic: bool) -> str:
+                  seed: int, clock_ns: float | None, booth: bool, analytic: bool,
+                  delay_model: str = "zero", wire_load=None, time_step_ns: float = 0.001) -> str:
     """Cache key of :func:`unit_cost`: the elaborated design (RTLIL text and top name), the
     library file's hash, the Yosys version, the stream (name or file hash) and the simulation
     settings, and (through :func:`intfp.cache.result_key`) the source of every module this one can
@@ -261,14 +262,16 @@ def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, s
                       stream=[_stream_id(x) for x in stream] if isinstance(stream, (list, tuple))
                       else _stream_id(stream), cycles=cycles,
                       streams=streams, seed=seed, clock_ns=clock_ns, booth=booth,
-                      analytic=analytic)
+                      analytic=analytic, delay_model=delay_model, wire_load=wire_load,
+                      time_step_ns=time_step_ns)
 
 
 def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None = None,
               liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
               cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
               booth: bool = False, use_cache: bool = True, analytic: bool = True,
-              **params) -> list[dict]:
+              delay_model: str = "zero", wire_load: bool | str | None = None,
+              time_step_ns: float = 0.001, **params) -> list[dict]:
     """Synthesize one unit and return its report rows (``sub_block`` = ``total`` first).
 
     ``stream=None`` skips the energy simulation (area / delay only); a list of streams gives one
@@ -281,12 +284,20 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     the rows say whether the mapped unit meets it (``meets_clock``, ``slack_ns``): a unit that
     misses it is reported as such, never silently compared. None: area-oriented mapping, the
     unit running at its own critical path.
+
+    ``delay_model`` (``zero``, ``unit``, ``liberty``) and ``wire_load`` choose how the netlist
+    simulator counts transitions (:func:`intfp.analysis.energy.estimate_energy`): zero-delay
+    counts functional transitions only; the timed models add glitches; ``wire_load`` adds the
+    library's wire-load capacitance per net (``wire_pj``).
     """
+    from .netlist import check_delay_model
+    check_delay_model(delay_model)
     design = design_for(fmt, kind=kind, lanes=lanes, **params)
     lib_path = resolve_liberty(liberty)
     lib = read_liberty(lib_path)
     key = unit_cost_key(design, lib.sha256, stream=stream, cycles=cycles, streams=streams,
-                        seed=seed, clock_ns=clock_ns, booth=booth, analytic=analytic)
+                        seed=seed, clock_ns=clock_ns, booth=booth, analytic=analytic,
+                        delay_model=delay_model, wire_load=wire_load, time_step_ns=time_step_ns)
     if use_cache:
         hit = cache_get("unit_cost", key)
         if hit is not None:
@@ -297,7 +308,8 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
                      abc_delay_ps=None if clock_ns is None else 1000.0 * clock_ns)
     from .netlist import Netlist
     nl = Netlist.from_yosys_json(res.netlist, lib, design.top)
-    sta = nl.critical_path()
+    sta = nl.critical_path(wire_load=wire_load)
+    timing = dict(delay_model=delay_model, wire_load=wire_load, time_step_ns=time_step_ns)
     an = None
     if analytic and design.kind == "block":
         from .analytic import analytic_cost
@@ -308,7 +320,7 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     rows = []
     for one in (stream if isinstance(stream, (list, tuple)) else [stream]):
         rows += _stream_rows(design, lib, res, nl, sta, an, one, cycles=cycles, streams=streams,
-                             seed=seed, clock_ns=clock_ns, booth=booth)
+                             seed=seed, clock_ns=clock_ns, booth=booth, timing=timing)
     rows = [{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in r.items()}
             for r in rows]
     if use_cache:
@@ -317,7 +329,8 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
 
 
 def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, stream, *,
-                 cycles: int, streams: int, seed: int, clock_ns, booth: bool) -> list[dict]:
+                 cycles: int, streams: int, seed: int, clock_ns, booth: bool,
+                 timing: dict) -> list[dict]:
     """Report rows of one synthesized unit driven by one operand stream (None: area only)."""
     energy = None
     if stream is not None:
@@ -328,17 +341,17 @@ def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, strea
             for mode, macs in enumerate(design.unit.macs_per_cycle):
                 ins = unit_inputs(design, stream, cycles=cycles, streams=streams, seed=seed,
                                   mode=mode)
-                runs.append((estimate_energy(nl, ins, clock_ns=tclk), macs))
+                runs.append((estimate_energy(nl, ins, clock_ns=tclk, **timing), macs))
             energy = _merge_modes(runs)
         else:
             src = stream if stream in STREAM_KINDS else load_stream(stream, design.fmt)
             ins = unit_inputs(design, src, cycles=cycles, streams=streams, seed=seed)
-            energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk)
+            energy = estimate_energy(nl, ins, ops_per_cycle=1.0, clock_ns=tclk, **timing)
             energy["macs_per_cycle"] = design.unit.macs_per_cycle[0] if design.unit else design.lanes
     base = {"format": design.fmt, "kind": design.kind, "lanes": design.lanes,
             "stages": design.unit.stages if design.unit else 1,
             "lane_arch": design.unit.lane_arch if design.unit else None,
-            "library": lib.name, "booth": booth,
+            "library": lib.name, "booth": booth, "delay_model": timing["delay_model"],
             "stream": stream if stream in (None, *STREAM_KINDS) else str(stream),
             "delay_ns": sta["delay_ns"], "fmax_mhz": sta["fmax_mhz"]}
     total = dict(base, sub_block="total", area_um2=res.area_um2, cells=res.cells,
@@ -354,7 +367,9 @@ def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, strea
                      dynamic_per_mac_pj=energy["dynamic_pj"] / mpc,
                      toggles_per_op=energy["toggles_per_cycle"], clock_ns=energy["clock_ns"],
                      switching_pj=energy["switching_pj"], internal_pj=energy["internal_pj"],
-                     clock_pj=energy["clock_pj"], leakage_pj=energy["leakage_pj"])
+                     clock_pj=energy["clock_pj"], leakage_pj=energy["leakage_pj"],
+                     **{k: energy[k] for k in ("functional_pj", "glitch_pj", "wire_pj",
+                                               "glitch_share") if k in energy})
     if energy and "modes" in energy:
         for tag, e in zip(("8bit", "4bit"), energy["modes"]):
             total[f"energy_per_mac_{tag}_pj"] = e["energy_pj"] / e["macs"]
@@ -369,7 +384,8 @@ def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, strea
             e = energy["sub_blocks"][name]
             row.update(energy_pj=e["energy_pj"], energy_per_mac_pj=e["energy_pj"] / mpc,
                        dynamic_pj=e["dynamic_pj"], dynamic_per_mac_pj=e["dynamic_pj"] / mpc,
-                       leakage_uw=e["leakage_uw"], toggles_per_op=e["toggles_per_cycle"])
+                       leakage_uw=e["leakage_uw"], toggles_per_op=e["toggles_per_cycle"],
+                       **{k: e[k] for k in ("functional_pj", "glitch_pj", "wire_pj") if k in e})
         rows.append(row)
     if an is not None:
         total["analytic_area_um2"] = an["total"]["area_um2"]

@@ -297,3 +297,18 @@ def test_sweep_points_cross_lane_architectures_stages_and_windows():
         sweep_points(["mxint8"], None, lane_archs=("wallace",))
     with pytest.raises(ValueError, match="needs a symmetric INT format"):
         sweep_points(["mxint8_asym"], None, lane_archs=("signmag",))
+
+
+def test_timed_energy_columns_through_unit_cost(tmp_path, monkeypatch):
+    """--delay-model reaches the simulator: zero-delay has no glitch energy, unit delay does,
+    and functional energy is the same transitions in both (identical settled states)."""
+    from intfp.analysis.flow import unit_cost
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
+    kw = dict(lanes=2, cycles=5, streams=16)
+    zero = unit_cost("mxint4", **kw)[0]
+    unit = unit_cost("mxint4", delay_model="unit", **kw)[0]
+    assert zero["delay_model"] == "zero" and unit["delay_model"] == "unit"
+    assert zero["glitch_pj"] == 0 and unit["glitch_pj"] > 0
+    assert unit["functional_pj"] == pytest.approx(zero["functional_pj"])
+    with pytest.raises(ValueError, match="delay"):
+        unit_cost("mxint4", delay_model="fast", **kw)

@@ -124,6 +124,7 @@ def test_unit_cost_key_changes_with_each_part(monkeypatch, tmp_path):
         "library": flow.unit_cost_key(design, "other-lib", **kw),
     }
     for part, value in [("stream", "heavy"), ("stream", None), ("stream", ["gaussian", "heavy"]),
+                        ("delay_model", "unit"), ("wire_load", "auto"), ("time_step_ns", 0.002),
                         ("cycles", 9), ("streams", 64),
                         ("seed", 1), ("clock_ns", 5.0), ("booth", True), ("analytic", False)]:
         changed[f"{part}={value}"] = flow.unit_cost_key(design, "lib-sha", **dict(kw, **{part: value}))
