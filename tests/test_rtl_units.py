@@ -248,7 +248,7 @@ def test_scalar_int_mac_wraps():
 
 @pytest.mark.parametrize("name", ["mxint8+nvint4", "mxfp8+nvfp4"])
 def test_mixed_unit_both_modes(name):
-    from intfp.rtl.mixed import mixed_vectors
+    from intfp.sim.mixed_vectors import mixed_vectors
     v = mixed_vectors(name, 100, seed=7, lanes=16)
     _, bad = simulate_pysim(make_unit(name, kind="mixed", lanes=16), v)
     _assert_clean(bad)
@@ -336,7 +336,7 @@ def test_pipelined_vectors_catch_a_late_dot():
 
 @pytest.mark.parametrize("defect", ["ignore_valid", "late"])
 def test_mixed_vectors_catch_a_wrong_unit(defect):
-    from intfp.rtl.mixed import mixed_vectors
+    from intfp.sim.mixed_vectors import mixed_vectors
     v = mixed_vectors("mxint8+nvint4", 24, seed=3, lanes=16)
     assert _caught(_Mutant.make(make_unit("mxint8+nvint4", kind="mixed", lanes=16), defect), v)
 
