@@ -41,10 +41,12 @@ from itertools import permutations
 
 import numpy as np
 
+from intfp.models.hwmodel import aligner_width
+
 from .liberty import Library, parse_function, read_liberty
 from .yosys import resolve_liberty
 
-__all__ = ["table6_counts", "analytic_cost", "cell_factors", "aligner_width", "PUBLISHED_TABLE5"]
+__all__ = ["table6_counts", "analytic_cost", "cell_factors", "PUBLISHED_TABLE5"]
 
 #: Table 5 of the study: cost at matched throughput, single formats vs MXFP8, mixed vs
 #: MXFP8+NVFP4 (notes section 1).
@@ -66,11 +68,6 @@ _ROW_CELLS = {
     "dequantizer": ("FA", "HA"),
     "accumulator": ("FA", "HA", "XOR", "MUX", "OR"),
 }
-
-
-def aligner_width(x: int, y: int) -> int:
-    """Eq. 44: n = min(2^(x+1) + 2y, 24) (x = 0 for INT)."""
-    return min(2 ** (x + 1) + 2 * y, 24)
 
 
 def _xy(fmt: str):

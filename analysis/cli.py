@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .flow import STREAM_KINDS
+from .operands import STREAM_KINDS
 
 _LIB_HELP = ("Liberty file (.lib / .lib.gz) or alias (generic45 = the bundled default, nangate45, "
              "sky130hd, sg13g2, asap7, gf180 from $INTFP_LIBERTY_DIR, default ../shared/liberty); "

@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-from intfp.analysis.flow import design_for, unit_inputs
+from intfp.analysis.design import design_for
+from intfp.analysis.operands import unit_inputs
 from intfp.analysis.icarus import have_icarus, run_icarus
 from intfp.analysis.liberty import read_liberty
 from intfp.analysis.netlist import Netlist

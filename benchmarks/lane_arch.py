@@ -4,7 +4,7 @@ Every INT lane of ``intfp.rtl.lanes`` (and, for comparison, today's FP lanes of
 ``intfp.rtl.components.LaneMultiplier``) is synthesized alone onto each library
 (``intfp.analysis.yosys.synthesize``, hierarchy kept), checked on every code pair on the mapped
 netlist (``Netlist.simulate``, one bit-parallel step), timed (``Netlist.critical_path``) and
-driven by MX-quantized operand streams (``intfp.analysis.flow.synthetic_stream``: N(0, 1)
+driven by MX-quantized operand streams (``intfp.analysis.operands.synthetic_stream``: N(0, 1)
 "gaussian" and Student-t(3) "heavy" tensors, quantized with the format's block scales) to get
 dynamic energy per operation (``intfp.analysis.energy.estimate_energy``, leakage excluded, as in
 the study). Lane ``i`` of block ``j`` of a stream is one operation; simulation stream ``s``
@@ -37,7 +37,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from intfp.analysis.energy import estimate_energy
-from intfp.analysis.flow import synthetic_stream
+from intfp.analysis.operands import synthetic_stream
 from intfp.analysis.liberty import read_liberty
 from intfp.analysis.netlist import Netlist
 from intfp.analysis.yosys import resolve_liberty, synthesize

@@ -32,7 +32,7 @@ import pandas as pd
 
 __all__ = ["run_main_job", "run_verdict", "cached_frame", "Plan", "DEFAULT_PLAN", "QUICK_PLAN"]
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from intfp.analysis import flow
-from intfp.analysis.analytic import (PUBLISHED_TABLE5, aligner_width, analytic_cost,
+from intfp.analysis import design, flow, operands
+from intfp.analysis.analytic import (PUBLISHED_TABLE5, analytic_cost,
                                      cell_factors, table6_counts)
 from intfp.analysis.reports import markdown_table, table5, write_reports
 from intfp.cli import main
@@ -63,6 +63,7 @@ def test_cli_energy_and_errors(cache):
 
 def test_table6_counts_follow_the_study():
     # Eq. 44 aligner width: E2M1 -> 10, E4M3 -> capped at 24.
+    from intfp.models.hwmodel import aligner_width
     assert aligner_width(2, 1) == 10 and aligner_width(4, 3) == 24
     c = table6_counts("mxint8")
     assert c["multiplier"] == 32 * 8 ** 2 and c["adder_tree"] == 2 * 32 * 8
@@ -115,30 +116,30 @@ def test_table5_and_reports(tmp_path):
 
 
 def test_synthetic_streams():
-    for kind in flow.STREAM_KINDS:
-        s = flow.synthetic_stream("nvint4", kind, 50, 16, seed=1)
+    for kind in operands.STREAM_KINDS:
+        s = operands.synthetic_stream("nvint4", kind, 50, 16, seed=1)
         assert s["a_codes"].shape == (50, 16) and s["a_codes"].dtype == np.uint8
         assert s["a_scales"].shape == (50,)
         assert s["a_codes"].max() < 16
     with pytest.raises(ValueError, match="unknown stream kind"):
-        flow.synthetic_stream("nvint4", "laplace", 4, 16)
+        operands.synthetic_stream("nvint4", "laplace", 4, 16)
 
 
 def test_workload_stream_file_drives_a_unit(tmp_path):
     from intfp.models.workloads.streams import OperandStream, save_streams
-    s = flow.synthetic_stream("nvint4", "heavy", 40, 16, seed=3)
+    s = operands.synthetic_stream("nvint4", "heavy", 40, 16, seed=3)
     path = save_streams(tmp_path / "w.npz", [OperandStream("qk", "nvint4", s["a_codes"],
                                                            s["a_scales"], s["b_codes"],
                                                            s["b_scales"], 1.0, 1.0, 16)])
-    got = flow.load_stream(path, "nvint4")
-    d = flow.design_for("nvint4")
-    ins = flow.unit_inputs(d, got, cycles=5, streams=8)
+    got = operands.load_stream(path, "nvint4")
+    d = design.design_for("nvint4")
+    ins = operands.unit_inputs(d, got, cycles=5, streams=8)
     assert ins["a"].shape == (5, 8, 16 * 4) and ins["a_scale"].shape == (5, 8)
     # Stream 1 starts at block 5; lane 0's 4 code bits LSB first.
     code = s["a_codes"][5, 0]
     assert list(ins["a"][0, 1, :4]) == [bool((code >> i) & 1) for i in range(4)]
     with pytest.raises(ValueError, match="no operand stream in format 'mxint8'"):
-        flow.load_stream(path, "mxint8")
+        operands.load_stream(path, "mxint8")
 
 
 def test_nvint4_unit_netlist_matches_the_bit_exact_model():
@@ -148,12 +149,12 @@ def test_nvint4_unit_netlist_matches_the_bit_exact_model():
     from intfp.analysis.netlist import Netlist
     from intfp.analysis.yosys import synthesize
     from intfp.models.hwmodel import block_dot
-    d = flow.design_for("nvint4")
+    d = design.design_for("nvint4")
     r = synthesize(d.rtlil, d.top)
     nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
     cycles, streams = 6, 64
-    s = flow.synthetic_stream("nvint4", "gaussian", cycles * streams, 16, seed=7)
-    ins = flow.unit_inputs(d, s, cycles=cycles, streams=streams)
+    s = operands.synthetic_stream("nvint4", "gaussian", cycles * streams, 16, seed=7)
+    ins = operands.unit_inputs(d, s, cycles=cycles, streams=streams)
     out, _ = nl.simulate(ins, count_toggles=False)
     want = block_dot("nvint4", s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
     # Simulation stream s replays blocks s*cycles ... (s+1)*cycles - 1: transpose to block order.
@@ -167,11 +168,11 @@ def test_units_netlist_matches_the_bit_exact_model(fmt):
     from intfp.analysis.netlist import Netlist
     from intfp.analysis.yosys import synthesize
     from intfp.models.hwmodel import block_dot
-    d = flow.design_for(fmt)
+    d = design.design_for(fmt)
     r = synthesize(d.rtlil, d.top)
     nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
-    s = flow.synthetic_stream(fmt, "heavy", 4 * 64, d.unit.block_size, seed=8)
-    ins = flow.unit_inputs(d, s, cycles=4, streams=64)
+    s = operands.synthetic_stream(fmt, "heavy", 4 * 64, d.unit.block_size, seed=8)
+    ins = operands.unit_inputs(d, s, cycles=4, streams=64)
     out, _ = nl.simulate(ins, count_toggles=False)
     want = block_dot(fmt, s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
     # Simulation stream s replays blocks s*cycles ... (s+1)*cycles - 1: transpose to block order.
@@ -187,19 +188,19 @@ def test_mixed_units_netlist_matches_the_bit_exact_model(name):
     from intfp.analysis.netlist import Netlist
     from intfp.analysis.yosys import synthesize
     from intfp.models.hwmodel import block_dot
-    d = flow.design_for(name, kind="mixed")
+    d = design.design_for(name, kind="mixed")
     r = synthesize(d.rtlil, d.top)
     nl = Netlist.from_yosys_json(r.netlist, read_liberty(r.liberty_path), d.top)
     comp = d.component
     cycles, streams, ch = 3, 64, comp.channels
     for mode in (0, 1):
-        ins = flow.unit_inputs(d, "heavy", cycles=cycles, streams=streams, seed=9, mode=mode)
+        ins = operands.unit_inputs(d, "heavy", cycles=cycles, streams=streams, seed=9, mode=mode)
         out, _ = nl.simulate(ins, count_toggles=False)
         dot = out["dot"].T.reshape(-1)                  # block order, see unit_inputs
         lanes = np.array([[(int(v) >> (32 * g)) & 0xFFFFFFFF for g in range(ch)] for v in dot],
                          dtype=np.int64)
         fmt = comp.mx_spec.fmt.name if mode == 0 else comp.nv_spec.fmt.name
-        s = flow.synthetic_stream(fmt, "heavy", cycles * streams * (1 if mode == 0 else ch),
+        s = operands.synthetic_stream(fmt, "heavy", cycles * streams * (1 if mode == 0 else ch),
                                   comp.lanes if mode == 0 else 16, seed=9)
         want = block_dot(fmt, s["a_codes"], s["b_codes"], s["a_scales"], s["b_scales"])
         if mode == 0:

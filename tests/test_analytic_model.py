@@ -10,7 +10,8 @@ import math
 
 import pytest
 
-from intfp.analysis.analytic import aligner_width, analytic_cost, cell_factors, table6_counts
+from intfp.analysis.analytic import analytic_cost, cell_factors, table6_counts
+from intfp.models.hwmodel import aligner_width
 
 LOG24 = math.log2(24)
 ACC = 24 + 8 + 8 + 24 * LOG24 + 24 * LOG24          # FP32 adder: tree n, exp sub x, cmp x, align, norm

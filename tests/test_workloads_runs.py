@@ -35,9 +35,9 @@ def test_every_workload_is_covered():
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_workload_runs_and_its_streams_feed_the_energy_flow(name, tmp_path):
     """Every workload runs, and its recorded operand streams load through the energy flow's public reader
-    (`intfp.analysis.flow.load_stream`, what `intfp energy --stream FILE` replays) for an MX and an NV format:
+    (`intfp.analysis.operands.load_stream`, what `intfp energy --stream FILE` replays) for an MX and an NV format:
     uint8 codes of one block per row, one scale code per row, from a GEMM the workload ran."""
-    from intfp.analysis.flow import load_stream
+    from intfp.analysis.operands import load_stream
     path = tmp_path / f"{name}.npz"
     df = run_workload(name, ["mxint8", "nvfp4"], progress=False, record=path, **SMALL[name])
     assert list(df.format) == ["mxint8", "nvfp4"]
