@@ -121,8 +121,11 @@ ALL_LIBRARIES = ("generic45", "nangate45", "sky130hd", "sg13g2", "asap7", "gf180
 @click.option("--quick", is_flag=True, help="Smoke-sized: every pair with 4 lanes, fewer cycles.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT).")
 @click.option("--workers", type=int, default=None, help="LocalCluster worker processes.")
+@click.option("--lane-arch", "lane_arch", default=None,
+              help="Comma-separated lane architectures to choose from (default: the main job's: "
+                   "twos, booth, signmag, signmag_tree, standard)")
 @click.option("--seed", default=0, show_default=True)
-def verdict(libraries, out_dir, quick, scheduler, workers, seed):
+def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
     """INT vs FP at each side's best lane architecture and one matched clock, per library and
     operand stream, beside the study's Table 5 (writes OUT/verdict.csv and verdict.png)."""
     from intfp.analysis.cli import check_out_dir
@@ -139,8 +142,12 @@ def verdict(libraries, out_dir, quick, scheduler, workers, seed):
     except (ValueError, FileNotFoundError) as e:
         raise click.BadParameter(str(e)) from None
     check_out_dir(out_dir)
+    plan = QUICK_PLAN if quick else DEFAULT_PLAN
+    if lane_arch:
+        from dataclasses import replace
+        plan = replace(plan, lane_archs=tuple(a.strip() for a in lane_arch.split(",") if a.strip()))
     try:
-        v = run_verdict(out_dir, libraries=libs, plan=QUICK_PLAN if quick else DEFAULT_PLAN,
+        v = run_verdict(out_dir, libraries=libs, plan=plan,
                         seed=seed, scheduler=scheduler, n_workers=workers)
     except (RuntimeError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from e
