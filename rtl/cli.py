@@ -107,24 +107,33 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
 @click.option("--no-lanes", is_flag=True, help="Skip the exhaustive lane-multiplier check.")
 @click.option("--hierarchical", is_flag=True,
               help="Simulate the exported (hierarchical) Verilog instead of the flat netlist.")
-def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical):
-    """Simulate FMT's unit on Icarus (cocotb) and compare every output with the model.
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default=None,
+              help="cocotb's simulator (default: $INTFP_SIMULATOR, else verilator when "
+                   "Verilator >= 5.036 is installed, else icarus).")
+def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator):
+    """Simulate FMT's unit (cocotb on Verilator or Icarus) and compare every output with the
+    model.
 
     Exits with status 1 on any mismatch, 3 when the simulator itself fails (a tool fault,
     reported with its log's tail, never as mismatches)."""
     from intfp.sim import checks
-    from intfp.sim.runner import SimulatorError
+    from intfp.sim.runner import SimulatorError, check_simulator
 
     kind = _kind(fmt, kind)
     _build(fmt, kind, lanes, window, 0)._MustUse__silence = True   # validate before simulating
     try:
+        sim = check_simulator(simulator)
+    except ValueError as e:                                  # a bad $INTFP_SIMULATOR
+        raise click.BadParameter(str(e), param_hint="'--simulator' / INTFP_SIMULATOR") from None
+    try:
         if kind == "block":
-            results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt))]
-            results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical))
+            results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt), simulator=sim)]
+            results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical,
+                                              simulator=sim))
         elif kind == "scalar":
-            results = [checks.check_scalar(_elem_of(fmt), seed)]
+            results = [checks.check_scalar(_elem_of(fmt), seed, simulator=sim)]
         else:
-            results = [checks.check_mixed(fmt, n, seed)]
+            results = [checks.check_mixed(fmt, n, seed, simulator=sim)]
     except SimulatorError as e:
         raise _ToolFault(f"simulator fault, nothing verified: {e}") from None
     for r in results:

@@ -1,4 +1,5 @@
-"""The RTL checks: each builds a unit, streams model-checked vectors through it on Icarus.
+"""The RTL checks: each builds a unit, streams model-checked vectors through it (cocotb on
+Verilator by default, or Icarus; see :func:`intfp.sim.runner.default_simulator`).
 
 * :func:`check_lanes`: every pair of element codes through the lane multiplier (exhaustive).
 * :func:`check_block`: random and corner-case blocks through a block dot-product unit.
@@ -13,9 +14,9 @@ from intfp.models import hwmodel as hw
 from intfp.models.formats import ELEMENT_FORMATS
 
 from . import vectors as vec
-from .runner import SimResult, build, simulate
+from .runner import SimResult, build, check_simulator, simulate
 
-__all__ = ["check_lanes", "check_block", "check_scalar", "check_mixed", "verify"]
+__all__ = ["harness_copies", "check_lanes", "check_block", "check_scalar", "check_mixed", "verify"]
 
 
 def _elem(name):
@@ -25,14 +26,34 @@ def _elem(name):
     return ELEMENT_FORMATS[key]
 
 
-def check_lanes(elem, copies: int = vec.LANE_COPIES) -> SimResult:
-    """Exhaustive lane-multiplier check: ``copies`` multipliers per simulation step."""
+def harness_copies(pairs: int, simulator: str, kind: str) -> int:
+    """Units side by side in a lane / scalar harness (``Replicated``) for ``pairs`` code pairs.
+
+    The space checked is the same whatever the width (every pair once, see
+    :func:`~intfp.sim.vectors.lane_vectors` / :func:`~intfp.sim.vectors.scalar_vectors`); the
+    width only trades build time against rows. Icarus pays per simulated row (Python callbacks
+    and event scheduling of a large netlist), so it gets wide harnesses (64 lane multipliers,
+    16 MACs); a Verilator row costs ~0.1 ms while each replica costs compile time, so it gets
+    at most ~4,096 lane rows and ~16,384 MAC rows (8-bit formats: 16 multipliers, 4 MACs;
+    4- and 6-bit formats: one)."""
+    if simulator == "icarus":
+        return vec.LANE_COPIES if kind == "lanes" else 16
+    per = 4096 if kind == "lanes" else 16384
+    return int(min(64, max(1, pairs // per)))
+
+
+def check_lanes(elem, copies: int | None = None, *, simulator: str | None = None) -> SimResult:
+    """Exhaustive lane-multiplier check: ``copies`` multipliers per simulation step (default
+    :func:`harness_copies`)."""
     from intfp.rtl.components import LaneMultiplier
     from intfp.rtl.harness import Replicated
 
     e = _elem(elem)
+    sim = check_simulator(simulator)
+    copies = harness_copies(e.num_codes ** 2, sim, "lanes") if copies is None else copies
     top = f"lanes_{e.name}_x{copies}"
-    d, t_build = build(lambda: Replicated(lambda: LaneMultiplier(e), copies), top, top)
+    d, t_build = build(lambda: Replicated(lambda: LaneMultiplier(e), copies), top, top,
+                       simulator=sim)
     res = simulate(vec.lane_vectors(e, copies), d, top)
     res.build_seconds = t_build
     return res
@@ -40,7 +61,8 @@ def check_lanes(elem, copies: int = vec.LANE_COPIES) -> SimResult:
 
 def check_block(fmt, lanes: int | None = None, n: int = 2000, seed: int = 0,
                 window: int | None = None, pipeline: int = 0,
-                distributions=vec.DISTRIBUTIONS, flat: bool = True) -> SimResult:
+                distributions=vec.DISTRIBUTIONS, flat: bool = True, *,
+                simulator: str | None = None) -> SimResult:
     """``n`` blocks from every distribution of :func:`intfp.sim.vectors.block_stimulus`.
 
     ``flat=False`` simulates the hierarchical Verilog that ``intfp rtl export`` writes
@@ -49,54 +71,68 @@ def check_block(fmt, lanes: int | None = None, n: int = 2000, seed: int = 0,
 
     spec = hw.dot_spec(fmt, lanes, window)
     top = f"block_{spec.fmt.name}_k{spec.lanes}_w{spec.window or 0}_p{pipeline}"
-    d, t_build = build(lambda: BlockDotUnit(spec, pipeline=pipeline), top, top, flat=flat)
+    d, t_build = build(lambda: BlockDotUnit(spec, pipeline=pipeline), top, top, flat=flat,
+                       simulator=simulator)
     stim = vec.block_stimulus(spec, n, seed, distributions)
     res = simulate(vec.block_vectors(spec, stim, pipeline), d, top)
     res.build_seconds = t_build
     return res
 
 
-def check_scalar(elem, seed: int = 0, acc_bits: int | None = None, copies: int = 16,
-                 limit: int | None = None) -> SimResult:
+def check_scalar(elem, seed: int = 0, acc_bits: int | None = None, copies: int | None = None,
+                 limit: int | None = None, *, simulator: str | None = None) -> SimResult:
     """Every pair of codes (or a random ``limit`` of them) through ``copies`` scalar MACs side
-    by side, one pair per MAC and cycle (product and accumulator checked every cycle)."""
+    by side (default :func:`harness_copies`), one pair per MAC and cycle (product and
+    accumulator checked every cycle)."""
     from intfp.rtl.harness import Replicated
     from intfp.rtl.units import ScalarMAC
 
     e = _elem(elem)
+    sim = check_simulator(simulator)
+    pairs = e.num_codes ** 2 if limit is None else min(limit, e.num_codes ** 2)
+    copies = harness_copies(pairs, sim, "scalar") if copies is None else copies
     bits = 32 if acc_bits is None else acc_bits
     top = f"scalar_{e.name}_a{bits}_x{copies}"
-    d, t_build = build(lambda: Replicated(lambda: ScalarMAC(e, acc_bits=acc_bits), copies), top, top)
+    d, t_build = build(lambda: Replicated(lambda: ScalarMAC(e, acc_bits=acc_bits), copies), top, top,
+                       simulator=sim)
     res = simulate(vec.scalar_vectors(e, seed, bits, copies, limit), d, top)
     res.build_seconds = t_build
     return res
 
 
-def check_mixed(name: str, n: int = 1000, seed: int = 0) -> SimResult:
+def check_mixed(name: str, n: int = 1000, seed: int = 0, *, simulator: str | None = None) -> SimResult:
     """Random blocks through a mixed-format unit, alternating the two modes."""
-    from intfp.rtl.mixed import MIXED_UNITS, make_mixed, mixed_vectors
+    from intfp.rtl.mixed import MIXED_UNITS, make_mixed
+
+    from .mixed_vectors import mixed_vectors
 
     if name not in MIXED_UNITS:
         raise ValueError(f"unknown mixed unit {name!r}; allowed: {', '.join(MIXED_UNITS)}")
     top = "mixed_" + name.replace("+", "_")
-    d, t_build = build(lambda: make_mixed(name), top, top)
+    d, t_build = build(lambda: make_mixed(name), top, top, simulator=simulator)
     res = simulate(mixed_vectors(name, n, seed), d, top)
     res.build_seconds = t_build
     return res
 
 
 def verify(fmt: str, *, kind: str = "block", lanes: int | None = None, n: int = 2000,
-           seed: int = 0, window: int | None = None, exhaustive_lanes: bool = True) -> list[SimResult]:
-    """Every check that applies to one unit (what ``intfp rtl verify`` runs)."""
+           seed: int = 0, window: int | None = None, exhaustive_lanes: bool = True,
+           simulator: str | None = None) -> list[SimResult]:
+    """Every check that applies to one unit (what ``intfp rtl verify`` and the main job run):
+    block units: every code pair through the lane multiplier, then ``n`` random and corner
+    blocks; mixed units: ``n`` blocks per mode; scalar MACs: every code pair.
+    ``simulator``: ``verilator`` or ``icarus`` (default :func:`~intfp.sim.runner.default_simulator`);
+    each result records the one used."""
+    sim = check_simulator(simulator)
     if kind == "mixed" or "+" in fmt:
-        return [check_mixed(fmt, n, seed)]
+        return [check_mixed(fmt, n, seed, simulator=sim)]
     if kind == "scalar":
         key = fmt.lower()
         elem = key if key in ELEMENT_FORMATS else hw.dot_spec(key).elem.name
-        return [check_scalar(elem, seed)]
+        return [check_scalar(elem, seed, simulator=sim)]
     if kind != "block":
         raise ValueError(f"kind must be one of block, scalar, mixed; got {kind!r}")
     spec = hw.dot_spec(fmt, lanes, window)
-    out = [check_lanes(spec.elem.name)] if exhaustive_lanes else []
-    out.append(check_block(fmt, spec.lanes, n, seed, window))
+    out = [check_lanes(spec.elem.name, simulator=sim)] if exhaustive_lanes else []
+    out.append(check_block(fmt, spec.lanes, n, seed, window, simulator=sim))
     return out

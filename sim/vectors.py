@@ -430,7 +430,7 @@ def block_vectors(spec: hw.DotSpec, stim: BlockStimulus, pipeline: int = 0,
     sa = np.where(tail, 0, stim.a_scale[src])
     sb = np.where(tail, 0, stim.b_scale[src])
     first = np.where(valid, stim.first[src], rng.random(rows) < 0.5)
-    dot = hw.block_dot(spec.fmt, a, b, sa, sb, spec.window)          # per row, valid or not
+    dot = hw.block_dot(spec.fmt, a, b, sa, sb, spec.window, lane_arch=spec.lane_arch)  # per row
     acc = hw.accumulate(dot, first=first, valid=valid)                # holds on idle rows
     p = pipeline
     return Vectors(
@@ -514,7 +514,7 @@ def scalar_vectors(elem, seed: int = 0, acc_bits: int = 32, copies: int = 1,
         acc = hw.accumulate(product, first=first, axis=0, valid=valid2).astype(np.int64)
         pw, aw, signed = 32, 32, False
     return Vectors(
-        name=f"scalar_{elem.name}" + (f"_x{copies}" if copies > 1 else ""),
+        name=f"scalar_{elem.name}",           # the space (every pair), whatever the harness width
         clocked=True,
         inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits),
                 "valid": pack(valid2.astype(np.int64), 1), "first": pack(first, 1)},

@@ -42,11 +42,30 @@ def test_bad_parameters_exit_2(args, message):
     assert r.exit_code == 2 and message in r.output
 
 
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
 def test_verify_passes_and_reports():
+    from intfp.sim.runner import default_simulator
+
+    sim = default_simulator()
+    if sim == "icarus" and shutil.which("iverilog") is None:
+        pytest.skip("needs Verilator >= 5.036 or Icarus Verilog")
     r = _run("verify", "nvint4", "--lanes", "4", "--blocks", "60", "--no-lanes")
     assert r.exit_code == 0, r.output
-    assert r.output.startswith("PASS block_nvint4_k4: 60 vectors")
+    assert r.output.startswith("PASS block_nvint4_k4: 60 vectors") and f"on {sim}" in r.output
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
+def test_verify_on_icarus():
+    r = _run("verify", "nvint4", "--lanes", "4", "--blocks", "60", "--no-lanes", "--simulator", "icarus")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("PASS block_nvint4_k4: 60 vectors") and "on icarus" in r.output
+
+
+def test_verify_rejects_an_unknown_simulator(monkeypatch):
+    r = CliRunner().invoke(main, ["rtl", "verify", "nvint4", "--simulator", "modelsim"])
+    assert r.exit_code == 2 and "modelsim" in r.output and "verilator" in r.output
+    monkeypatch.setenv("INTFP_SIMULATOR", "xsim")
+    r = CliRunner().invoke(main, ["rtl", "verify", "nvint4", "--lanes", "4", "--no-lanes"])
+    assert r.exit_code == 2 and "unknown simulator 'xsim'" in r.output
 
 
 def test_verify_exits_nonzero_on_mismatch(monkeypatch):

@@ -1,9 +1,12 @@
-"""The exported Verilog of every unit on Icarus Verilog (cocotb), bit for bit against the model.
+"""The exported Verilog of every unit through cocotb, bit for bit against the model.
 
-Builds are cached under build/sim (keyed by the RTL and model sources), so reruns skip the
-export and compile. Default tests: exhaustive lane multipliers for all 8 element formats,
-1000 random + corner-case blocks per preset, scalar MACs. ``-m slow``: more blocks, every
-pair through the FP8 scalar MACs, window sweeps.
+The default simulator (:func:`intfp.sim.runner.default_simulator`: Verilator when installed)
+runs the bulk; Icarus runs a block unit, a lane check, a scalar MAC, the negative control and a
+cross-check that both simulators sample identical outputs. Builds are cached under build/sim
+(keyed by the RTL, model and runner sources), so reruns skip the export and compile. Default
+tests: exhaustive lane multipliers for all 8 element formats, 1000 random + corner-case blocks
+per preset, scalar MACs. ``-m slow``: more blocks, every pair through the FP8 scalar MACs,
+window sweeps.
 """
 import shutil
 
@@ -14,8 +17,13 @@ from intfp.models import hwmodel as hw
 from intfp.models.formats import ELEMENT_FORMATS, PRESETS
 from intfp.sim import checks
 from intfp.sim import vectors as vec
+from intfp.sim.runner import default_simulator
 
-pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
+HAS_ICARUS = shutil.which("iverilog") is not None
+pytestmark = pytest.mark.skipif(default_simulator() == "icarus" and not HAS_ICARUS,
+                                reason="needs Verilator >= 5.036 or Icarus Verilog")
+needs_icarus = pytest.mark.skipif(not HAS_ICARUS, reason="needs Icarus Verilog")
+SIMULATORS = [default_simulator()] + (["icarus"] if default_simulator() != "icarus" else [])
 
 
 def _ok(res):
@@ -61,20 +69,50 @@ def test_mixed_unit_both_modes(name):
     _ok(checks.check_mixed(name, n=300, seed=0))
 
 
-def test_scoreboard_catches_a_wrong_bit():
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_scoreboard_catches_a_wrong_bit(simulator):
     """Negative control: one corrupted expected value must be reported, and only that row."""
     from intfp.rtl.units import BlockDotUnit
     from intfp.sim.runner import build, simulate
 
+    if simulator == "icarus" and not HAS_ICARUS:
+        pytest.skip("needs Icarus Verilog")
     spec = hw.dot_spec("nvint4")
     v = vec.block_vectors(spec, vec.block_stimulus(spec, 40, seed=3))
     v.expect["dot"][17, 0] ^= 1
     top = "block_nvint4_k16_w0_p0"
-    d, _ = build(lambda: BlockDotUnit(spec), top, top)
+    d, _ = build(lambda: BlockDotUnit(spec), top, top, simulator=simulator)
     res = simulate(v, d, top)
-    assert not res.passed and res.cocotb_failed == 1
+    assert not res.passed and res.cocotb_failed == 1 and res.simulator == simulator
     np.testing.assert_array_equal(res.mismatches["dot"], [17])
     assert len(res.mismatches["acc"]) == 0
+
+
+@needs_icarus
+def test_icarus_stays_available():
+    """Icarus (``--simulator icarus``) on a lane check, a block unit and a scalar MAC."""
+    res = checks.check_lanes("e2m1", simulator="icarus")
+    _ok(res)
+    assert res.simulator == "icarus" and res.vectors == 256
+    res = checks.check_block("nvfp4", n=300, seed=1, simulator="icarus")
+    _ok(res)
+    assert res.simulator == "icarus"
+    _ok(checks.check_scalar("int4", simulator="icarus"))
+
+
+@needs_icarus
+@pytest.mark.skipif(default_simulator() == "icarus", reason="needs Verilator >= 5.036")
+def test_verilator_and_icarus_sample_identical_outputs():
+    """The same vectors (blocks with idle rows, pipelined unit) on both simulators: every
+    sampled output row equal, not only the compared ones."""
+    a = checks.check_block("mxfp8_e5m2", 4, n=120, seed=9, pipeline=1, simulator="verilator")
+    b = checks.check_block("mxfp8_e5m2", 4, n=120, seed=9, pipeline=1, simulator="icarus")
+    _ok(a)
+    _ok(b)
+    assert (a.simulator, b.simulator) == ("verilator", "icarus")
+    assert a.outputs.keys() == b.outputs.keys()
+    for port in a.outputs:
+        np.testing.assert_array_equal(a.outputs[port], b.outputs[port], err_msg=port)
 
 
 @pytest.mark.slow
@@ -101,7 +139,7 @@ def test_block_unit_window_sweep(fmt, window):
 
 @pytest.mark.parametrize("defect", ["ignore_valid", "late_dot"])
 def test_testbench_catches_a_wrong_port_timing(defect):
-    """Negative control on Icarus: a unit that ignores `valid` (acc_valid stuck at 1), or whose
+    """Negative control on the default simulator: a unit that ignores `valid` (acc_valid stuck at 1), or whose
     `dot` / `dot_valid` are registered one cycle late, fails the block checks."""
     from amaranth import Module
     from amaranth.lib import wiring
