@@ -43,6 +43,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from . import scales
 from .formats import PER_TENSOR, BlockFormat, ElementFormat
 
 __all__ = ["applies", "quantize_values", "round_even_"]
@@ -137,8 +138,6 @@ def quantize_values(x2d: np.ndarray, bf: BlockFormat, rule: str) -> np.ndarray:
 
 
 def _quantize_into(x2d, out, bf, rule, nthreads):
-    from . import blocks                          # blocks imports this module
-
     if nthreads is not None and torch.get_num_threads() != nthreads:
         torch.set_num_threads(nthreads)
     elem = bf.element
@@ -168,11 +167,11 @@ def _quantize_into(x2d, out, bf, rule, nthreads):
         finite = all_amax[np.isfinite(all_amax)]
         amax_t = np.float32(finite.max()) if finite.size else np.float32(0)
         if bf.scale.name == "e4m3":
-            tensor_scale = blocks.nv_tensor_scale(amax_t, elem)
+            tensor_scale = scales.nv_tensor_scale(amax_t, elem)
         if bf.block_size == PER_TENSOR:
             any_nan = finite.size != all_amax.size
             all_amax = np.full(rows, np.nan if any_nan else amax_t, np.float32)
-        sc_all = blocks._scales_for(all_amax, bf, rule, tensor_scale, want_codes=False)
+        sc_all = scales._scales_for(all_amax, bf, rule, tensor_scale, want_codes=False)
 
     ue8m0 = bf.scale.name == "ue8m0" and all_amax is None
     for a in range(0, rows, step):
@@ -183,7 +182,7 @@ def _quantize_into(x2d, out, bf, rule, nthreads):
         else:
             if all_amax is None:
                 amax = _amax(xc, tc).numpy().view(np.float32)
-                sc = blocks._scales_for(amax, bf, rule, tensor_scale, want_codes=False)
+                sc = scales._scales_for(amax, bf, rule, tensor_scale, want_codes=False)
                 inv, mul, nan_rows = sc.inv, sc.mul, sc.nan_rows
             else:
                 inv = None if sc_all.inv is None else sc_all.inv[a:b]
@@ -211,7 +210,7 @@ _INV_POW2 = _POW2.flip(0).contiguous()
 
 def _ue8m0_scales(a: torch.Tensor, elem: ElementFormat, rule: str):
     """(2^-s, 2^s, NaN-row mask or None) per row, shaped (rows, 1), from int32 amax bits ``a``:
-    ``blocks.ue8m0_exponent`` computed with torch ops (the same exact bit arithmetic).
+    ``scales.ue8m0_exponent`` computed with torch ops (the same exact bit arithmetic).
 
     floor: s = floor(log2 amax) - emax = (exponent field - 127) - emax. A zero or subnormal
     amax gives s <= -127 - emax, clipped to -127. ceil: amax = m 2^e, max = m_q 2^e_q
@@ -228,9 +227,8 @@ def _ue8m0_scales(a: torch.Tensor, elem: ElementFormat, rule: str):
         idx = (e + (1 - eq)).add_((a & 0x007FFFFF) > mq_bits)   # e - 126 - e_q + (m > m_q) + 127
         sub = (a > 0) & (a < 0x00800000)
         if bool(sub.any()):                                   # subnormal amax (rare): frexp
-            from .blocks import ue8m0_exponent
             amax_sub = a[sub].numpy().view(np.float32)
-            idx[sub] = torch.from_numpy(ue8m0_exponent(amax_sub, elem, rule) + 127)
+            idx[sub] = torch.from_numpy(scales.ue8m0_exponent(amax_sub, elem, rule) + 127)
     idx = idx.clamp_(0, 254)
     nan = a >= _F32_EXP
     nan_t = nan[:, None] if bool(nan.any()) else None
@@ -238,6 +236,6 @@ def _ue8m0_scales(a: torch.Tensor, elem: ElementFormat, rule: str):
 
 
 def _amax(xc: torch.Tensor, tc: torch.Tensor) -> torch.Tensor:
-    """Per-row max |x| as int32 bits (NaN above Inf above finite, as in blocks._block_amax)."""
+    """Per-row max |x| as int32 bits (NaN above Inf above finite, as in scales._block_amax)."""
     torch.bitwise_and(xc.view(torch.int32), _F32_ABS, out=tc)
     return tc.amax(dim=1)

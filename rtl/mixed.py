@@ -34,7 +34,7 @@ from intfp.models.spec import MIXED_UNITS, NV_BLOCK
 from .components import (EXP_BITS, Accumulator, AdderTree, Aligner, ComparatorTree, Dequantizer,
                          LaneMultiplier, Normalizer, check_int, validating)
 
-__all__ = ["MIXED_UNITS", "MixedIntUnit", "MixedFPUnit", "make_mixed"]
+__all__ = ["MIXED_UNITS", "MixedIntUnit", "MixedFPUnit"]
 
 
 class _MixedBase(wiring.Component):
@@ -238,9 +238,3 @@ class MixedFPUnit(_MixedBase):
         specs = [self.nv_on_e4m3] * len(sums4) + [self.nv_spec] * len(sums2)
         self._channel_stage(m, mx, nv, specs)
         return m
-
-
-def make_mixed(name: str, *, lanes: int | None = None, pipeline: int = 0):
-    """``"mxfp8+nvfp4"`` or ``"mxint8+nvint4"``; ``lanes`` = 8-bit pairs per cycle (default 32)."""
-    from .units import make_unit
-    return make_unit(name, kind="mixed", lanes=lanes, pipeline=pipeline)

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from intfp.models import PRESETS, block_format, quantize, quantize_codes
-from intfp.models.blocks import ue8m0_exponent
+from intfp.models.scales import ue8m0_exponent
 
 MX = [n for n, p in PRESETS.items() if p.scale.name == "ue8m0"]
 ALL = list(PRESETS)

@@ -259,7 +259,7 @@ def ablation_report(seed: int = 0, seeds: int = 5, n_real: int = 80, corr: float
     FP32 and quantized, beside the paper's ablation table."""
     import pandas as pd
 
-    from intfp.models.workloads.cli import markdown_table
+    from intfp.models.workloads.tables import markdown_table
     fmts = tuple(f for f in str(formats).split(",") if f)
     df = run_ablation(seeds=seeds, n_real=n_real, corr=corr, n_synth=n_synth, n_test=n_test, steps=steps,
                       follow=follow, formats=fmts, world_seed=seed)

@@ -11,7 +11,7 @@ from intfp.models.workloads import tensors as _tensors
 from intfp.models.workloads import tiny_lm as _lm
 from intfp.models.formats import BlockFormat
 from intfp.models.workloads.qgemm import _api, quantize_operand
-from intfp.models.workloads.runner import qsnr_db, register, rel_err
+from intfp.models.workloads.registry import qsnr_db, register, rel_err
 
 
 def _gen(seed: int) -> torch.Generator:

@@ -1,6 +1,8 @@
 """``intfp workload NAME``: run a registered workload under several formats (see docs/workloads.md)."""
 from __future__ import annotations
 
+from intfp.models.workloads.tables import markdown_table  # noqa: F401  (used by the commands)
+
 import ast
 import json
 import math
@@ -147,16 +149,3 @@ def workload(name, formats, hadamard, scale_rule, seed, record, options, as_json
         click.echo(df.drop(columns=["gemms", "workload", "seed"]).to_string(index=False))
     if record:
         click.echo(f"operand streams written to {record}")
-
-
-def markdown_table(df) -> str:
-    """The rows as a Markdown table: 4 significant digits, per-GEMM details and curves left out."""
-    cols = [c for c in df.columns if c not in ("workload", "seed", "gemms", "loss_curve")]
-
-    def cell(v):
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return str(v)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in df.to_dict(orient="records")]
-    return "\n".join(lines)

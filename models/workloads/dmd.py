@@ -458,7 +458,7 @@ def experiment_1d(seed: int = 0, s: float = 0.5, steps: int = 1500, width: int =
     full-interval, an unbiased-subinterval and a biased-subinterval velocity MLP against the exact ODE."""
     import pandas as pd
 
-    from intfp.models.workloads.cli import markdown_table
+    from intfp.models.workloads.tables import markdown_table
     modes = _modes_1d()
     g = torch.Generator().manual_seed(seed + 5)
     z = torch.randn(samples, 1, generator=g, dtype=torch.float64)
@@ -530,7 +530,7 @@ def experiment_sgts(seed: int = 0, teacher_steps: int = 1000, iters: int = 60, b
     """Phased DMD vs 4-step DMD with SGTS vs one-step DMD on the 2-D ring: quality, diversity, training curve."""
     import pandas as pd
 
-    from intfp.models.workloads.cli import markdown_table
+    from intfp.models.workloads.tables import markdown_table
     from intfp.models.workloads.qgemm import make_mm
     with torch.enable_grad():
         teacher = fit_teacher(steps=teacher_steps, seed=seed)

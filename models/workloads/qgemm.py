@@ -21,9 +21,7 @@ the INT preset with the asymmetric [-2^(b-1), 2^(b-1)-1] code range, see :func:`
 """
 from __future__ import annotations
 
-import importlib
 import math
-import types
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -55,13 +53,18 @@ def _api(module: str, attr: str):
 
     ``quantize`` / ``quantize_codes`` come from the package (``from intfp.models import quantize``,
     the documented entry point); ``rotate`` from :mod:`intfp.models.hadamard`, ``qsnr`` and
-    ``mean_crest_factor`` from :mod:`intfp.models.metrics`.
+    ``mean_crest_factor`` from :mod:`intfp.models.metrics`. Literal imports, so the cache's
+    import closure sees exactly these modules.
     """
     if module == "quantize":
-        fn = getattr(importlib.import_module("intfp.models"), attr, None)
-        if callable(fn) and not isinstance(fn, types.ModuleType):
-            return fn
-    return getattr(importlib.import_module(f"intfp.models.{module}"), attr)
+        import intfp.models as mod
+    elif module == "hadamard":
+        from intfp.models import hadamard as mod
+    elif module == "metrics":
+        from intfp.models import metrics as mod
+    else:
+        raise ValueError(f"unknown model module {module!r}; allowed: quantize, hadamard, metrics")
+    return getattr(mod, attr)
 
 
 def resolve_format(fmt) -> BlockFormat | str:

@@ -17,45 +17,20 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 import torch
 
-from intfp.models.workloads.qgemm import (GemmRecorder, _api, check_scale_rule, effective_scale_rule, format_label,
+from intfp.models.workloads.qgemm import (GemmRecorder, check_scale_rule, effective_scale_rule, format_label,
                                           make_mm, resolve_format)
+from intfp.models.workloads.registry import _REGISTRY, Workload, qsnr_db, register, rel_err
 from intfp.models.workloads.streams import save_streams
 
 __all__ = ["Workload", "register", "workload_names", "run_workload", "parse_formats", "qsnr_db", "rel_err",
            "DEFAULT_FORMATS"]
 
 DEFAULT_FORMATS = ("mxint8", "mxfp8", "nvint4", "nvfp4")
-
-
-@dataclass(frozen=True)
-class Workload:
-    name: str
-    description: str
-    setup: Callable[..., dict]
-    evaluate: Callable[[dict, Callable, Any], tuple]
-    options: dict
-
-
-_REGISTRY: dict[str, Workload] = {}
-
-
-def register(name: str, description: str, options: dict | None = None):
-    """Class decorator: registers a namespace class with static ``setup`` / ``evaluate`` under ``name``.
-
-    ``options`` are the defaults of ``setup``'s keyword arguments (what ``-o key=value`` may set).
-    """
-    def deco(obj):
-        _REGISTRY[name] = Workload(name, description, obj.setup, obj.evaluate, dict(options or {}))
-        return obj
-    return deco
 
 
 def _load_all() -> None:
@@ -84,20 +59,6 @@ def parse_formats(formats) -> list:
     if not formats:
         raise ValueError("no formats given")
     return [resolve_format(f) for f in formats]
-
-
-def qsnr_db(ref, out) -> float:
-    """QSNR of ``out`` against ``ref`` (arXiv 2510.25602 eq. 10), via :mod:`intfp.models.metrics`."""
-    ref = np.asarray(torch.as_tensor(ref).detach().double())
-    out = np.asarray(torch.as_tensor(out).detach().double())
-    return float(_api("metrics", "qsnr")(ref, out))
-
-
-def rel_err(ref, out) -> float:
-    """Relative Frobenius error ``||out - ref|| / ||ref||``."""
-    ref = torch.as_tensor(ref).detach().double()
-    out = torch.as_tensor(out).detach().double()
-    return float(torch.linalg.vector_norm(out - ref) / torch.linalg.vector_norm(ref))
 
 
 def check_record_path(record) -> Path | None:

@@ -37,7 +37,7 @@ STUDY_PAIRS = (("mxint8", "mxfp8_e4m3", (12, 0), (12, 0)),
 
 
 def _md(df: pd.DataFrame) -> str:
-    from intfp.models.workloads.cli import markdown_table
+    from intfp.models.workloads.tables import markdown_table
     return markdown_table(df)
 
 

@@ -299,7 +299,7 @@ def posttrain_report(seed: int = 0, formats: str = "fp32,mxint8,mxfp8", pref: st
     """Value drift during SFT then DPO of the tiny LM (Value Drifts, arXiv 2510.26707), per GEMM format."""
     import pandas as pd
 
-    from intfp.models.workloads.cli import markdown_table
+    from intfp.models.workloads.tables import markdown_table
     fmts = [f for f in str(formats).split(",") if f]
     prefs = [p for p in str(pref).split(",") if p]
     per_topic, summary = [], []
