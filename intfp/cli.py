@@ -15,10 +15,10 @@ _COMMANDS = {
     "run": "intfp.commands:run",
     "verdict": "intfp.commands:verdict",
     "report": "intfp.commands:report",
-    "rtl": "intfp.rtl.cli:rtl",
-    "synth": "intfp.analysis.cli:synth",
-    "energy": "intfp.analysis.cli:energy",
-    "workload": "intfp.models.workloads.cli:workload",
+    "rtl": "intfp.cli_rtl:rtl",
+    "synth": "intfp.cli_synth:synth",
+    "energy": "intfp.cli_synth:energy",
+    "workload": "intfp.cli_workload:workload",
 }
 
 

@@ -43,7 +43,7 @@ def formats(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows.")
 def qsnr(fmt_list, blocks, seed, out_dir, as_json):
     """QSNR theory and measurement over crest factors, with and without Hadamard rotation."""
-    from intfp.analysis.cli import check_out_dir
+    from intfp.cli_synth import check_out_dir
     from intfp.qsnr_study import run_qsnr_study
 
     if blocks < 1:
@@ -82,7 +82,7 @@ def run(out_dir, quick, stages, scheduler, workers, seed):
     if bad:
         raise click.BadParameter(f"unknown stage(s) {', '.join(bad)}; allowed: {', '.join(allowed)}",
                                  param_hint="--stages")
-    from intfp.analysis.cli import check_out_dir
+    from intfp.cli_synth import check_out_dir
     from intfp.sweep import check_scheduler_args
 
     check_out_dir(out_dir)
@@ -128,7 +128,7 @@ ALL_LIBRARIES = ("generic45", "nangate45", "sky130hd", "sg13g2", "asap7", "gf180
 def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
     """INT vs FP at each side's best lane architecture and one matched clock, per library and
     operand stream, beside the study's Table 5 (writes OUT/verdict.csv and verdict.png)."""
-    from intfp.analysis.cli import check_out_dir
+    from intfp.cli_synth import check_out_dir
     from intfp.analysis.yosys import resolve_liberty
     from intfp.main_job import DEFAULT_PLAN, QUICK_PLAN, run_verdict
     from intfp.sweep import check_scheduler_args

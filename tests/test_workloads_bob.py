@@ -113,7 +113,7 @@ def test_ablation_runs_and_marginalization_with_preservation_wins():
 def test_bob_ablation_command(monkeypatch):
     from click.testing import CliRunner
 
-    from intfp.models.workloads.cli import workload
+    from intfp.cli_workload import workload
     r = CliRunner().invoke(workload, ["bob-ablation", "-o", "seeds=1", "-o", "n_test=200", "-o", "steps=50",
                                       "-o", "formats=mxint8"])
     assert r.exit_code == 0, r.output

@@ -170,7 +170,7 @@ def test_sgts_exit_step_truncation_and_phased_training_loss_goes_down():
 def test_dmd_experiment_commands():
     from click.testing import CliRunner
 
-    from intfp.models.workloads.cli import EXPERIMENTS, workload
+    from intfp.cli_workload import EXPERIMENTS, workload
     assert {"dmd-1d", "dmd-sgts"} <= set(EXPERIMENTS)
     r = CliRunner().invoke(workload, ["dmd-sgts", "-o", "teacher_steps=20", "-o", "iters=2", "-o", "batch=32",
                                       "-o", "samples=256", "-o", "formats=mxint8", "-o", "log_every=1"])

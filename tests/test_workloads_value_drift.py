@@ -120,7 +120,7 @@ def test_posttrain_moves_values_and_every_metric_is_reported(tmp_path, monkeypat
 def test_value_drift_post_command(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from intfp.models.workloads.cli import workload
+    from intfp.cli_workload import workload
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
     r = CliRunner().invoke(workload, ["value-drift-post", "-o", "formats=mxint8", "-o", "pref=nogap",
                                       "-o", "sft_steps=10", "-o", "dpo_steps=4", "-o", "eval_every=5",

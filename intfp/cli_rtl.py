@@ -16,7 +16,7 @@ def _kind(fmt: str, kind: str | None) -> str:
 
 
 def _build(fmt: str, kind: str, lanes, window, pipeline):
-    from .units import make_unit
+    from intfp.rtl.units import make_unit
 
     params = {}
     if window is not None:
@@ -60,7 +60,7 @@ def rtl():
 @click.option("--kind", type=click.Choice(_KINDS), default="block", show_default=True)
 def list_units(kind):
     """Print the format names a unit kind accepts."""
-    from .units import unit_names
+    from intfp.rtl.units import unit_names
 
     for name in unit_names(kind):
         click.echo(name)
@@ -82,7 +82,7 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
     from amaranth import Shape
     from amaranth.lib import wiring
 
-    from .export import write_verilog
+    from intfp.rtl.export import write_verilog
 
     kind = _kind(fmt, kind)
     unit = _build(fmt, kind, lanes, window, pipeline)
@@ -149,7 +149,7 @@ def widths():
     """Print every block unit's datapath widths (markdown table; docs/arithmetic.md)."""
     from intfp.models.hwmodel import dot_spec
 
-    from .units import unit_names
+    from intfp.rtl.units import unit_names
 
     click.echo("| format | element | lanes k | window n | guard bits | adder-tree input | "
                "adder-tree sum | after dequantizer | exponent offset |")

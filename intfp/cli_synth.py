@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .operands import STREAM_KINDS
+from intfp.analysis.operands import STREAM_KINDS
 
 _LIB_HELP = ("Liberty file (.lib / .lib.gz) or alias (generic45 = the bundled default, nangate45, "
              "sky130hd, sg13g2, asap7, gf180 from $INTFP_LIBERTY_DIR, default ../shared/liberty); "
@@ -116,8 +116,8 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
           as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
-    from .flow import sweep
-    from .reports import markdown_table, table5, write_reports
+    from intfp.analysis.flow import sweep
+    from intfp.analysis.reports import markdown_table, table5, write_reports
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     if out_dir:
         check_out_dir(out_dir)                 # before the sweep, not after it
@@ -173,8 +173,8 @@ def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_m
            no_cache, as_json):
     """Energy per block op and per MAC of one unit on one operand stream (activity-based:
     bit-parallel gate-level simulation of the mapped netlist x Liberty energies)."""
-    from .flow import unit_cost
-    from .reports import markdown_table
+    from intfp.analysis.flow import unit_cost
+    from intfp.analysis.reports import markdown_table
     try:
         rows = unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, stream=stream,
                          cycles=cycles, streams=streams, clock_ns=clock_ns,
