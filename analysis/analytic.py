@@ -14,7 +14,7 @@ Table 6 (gates per ``k`` lanes; ``x`` / ``y`` exponent / mantissa bits, ``x = 0`
 
 with the aligner width ``n = min(2^(x+1) + 2y, 24)`` (Eq. 44). The study also counts a shared
 FP32 accumulator and a dequantizer (two 8-bit integer adds for UE8M0 scales, two E4M3
-multiplies for E4M3 scales; notes section 1) but publishes neither their counts nor its cell
+multiplies for E4M3 scales; the study's section 6) but publishes neither their counts nor its cell
 factors. Here:
 
 * the **cell factor** of a row is the mean area (um^2) and mean energy per output toggle (fJ,
@@ -49,7 +49,7 @@ from .yosys import resolve_liberty
 __all__ = ["table6_counts", "analytic_cost", "cell_factors", "PUBLISHED_TABLE5"]
 
 #: Table 5 of the study: cost at matched throughput, single formats vs MXFP8, mixed vs
-#: MXFP8+NVFP4 (notes section 1).
+#: MXFP8+NVFP4 (arXiv 2510.25602, Table 5).
 PUBLISHED_TABLE5 = {
     "energy": {"mxfp8_e4m3": 1.0, "mxint8": 0.63, "nvfp4": 0.55, "nvint4": 0.34,
                "mxfp8+nvfp4": 1.0, "mxint8+nvint4": 0.75},

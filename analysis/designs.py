@@ -4,7 +4,7 @@ They are deliberately tiny and independent of :mod:`intfp.rtl`, so the flow can 
 calibrated on its own:
 
 * :class:`IntMac`: ``acc <= acc + a * b`` with signed ``width``-bit operands and an
-  ``acc_width``-bit registered accumulator; the notes' anchor design (8x8 -> 20 / 24 bit).
+  ``acc_width``-bit registered accumulator; the calibration design of docs/hardware-cost.md (8x8 -> 20 / 24 bit).
 * :class:`TinyDot`: a ``lanes``-lane signed INT dot product with an accumulator, built from
   named submodules like the project's units (``multiplier_<i>``, ``adder_tree``,
   ``accumulator``) so per-sub-block reports can be tested.

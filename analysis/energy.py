@@ -1,6 +1,6 @@
 """Activity-based energy of a mapped netlist: toggle counts x Liberty energies.
 
-Model (per clock cycle, zero-delay; ``shared/notes/hardware-flow.md`` section 5)::
+Model (per clock cycle; the Liberty power model, Liberty Reference Manual, "Power"; docs/hardware-cost.md)::
 
     E = sum_nets    N_tog * 1/2 * C_load * V^2                       switching
       + sum_gates   N_tog(out) * E_int(out; slew, C_load)              internal

@@ -18,7 +18,7 @@ area       um^2  ``area`` (Liberty has no area unit; all open libraries use um^2
 voltage    V     ``nom_voltage`` (``voltage_unit``)
 ========== ===== ==========================================================================
 
-Quirks handled (see ``shared/notes/hardware-flow.md`` section 5):
+Quirks handled (see docs/hardware-cost.md and the Liberty Reference Manual):
 
 * sky130 sets ``switching_power_split_model : true``, so its rise / fall internal-power tables
   are signed with +-1/2 C V^2 folded in: only their *average* is meaningful, which is what

@@ -10,7 +10,7 @@ from the Liberty ``function`` string, so the per-gate Python overhead disappears
 Sequential cells (Liberty ``ff`` groups) are stepped once per clock cycle: zero-delay semantics,
 inputs change, combinational logic settles, then every flop loads ``next_state``. Toggles are
 counted per net per cycle with ``popcount(new ^ old)``; being zero-delay, glitches are not seen
-(``shared/notes/hardware-flow.md`` section 5, "Limits").
+(docs/hardware-cost.md, "Limits").
 
 Static timing (:meth:`Netlist.critical_path`) uses the same levelization with the Liberty NLDM
 tables: arrival and slew propagate forward (max over input arcs, max of rise / fall), the load of

