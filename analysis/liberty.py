@@ -708,8 +708,12 @@ def _cache_dir() -> Path:
 _MEMO: dict[str, Library] = {}
 
 
-def read_liberty(path: str | os.PathLike, *, use_cache: bool = True) -> Library:
+def read_liberty(path: str | os.PathLike, *, use_cache: bool | None = None) -> Library:
     """Read a Liberty file into a :class:`Library` (parsed once, then pickled by content hash).
+
+    ``use_cache``: read and write the parse cache (``<cache>/liberty``); None (default) does so
+    unless caching is off (``INTFP_CACHE_DIR=off``, which ``--no-cache`` sets for a command),
+    so that a command asked to write no cache writes no parse cache either.
 
     Raises :class:`LibertyError` naming the file on unreadable or malformed input and for
     libraries without cell areas.
@@ -720,7 +724,9 @@ def read_liberty(path: str | os.PathLike, *, use_cache: bool = True) -> Library:
     sha = file_sha256(path)
     if sha in _MEMO:
         return _MEMO[sha]
-    pkl = _cache_dir() / f"{sha[:32]}.v2.pkl"
+    from intfp.cache import cache_enabled
+    use_cache = cache_enabled() if use_cache is None else (use_cache and cache_enabled())
+    pkl = _cache_dir() / f"{sha[:32]}.v2.pkl" if use_cache else None
     if use_cache and pkl.is_file():
         try:
             with open(pkl, "rb") as f:

@@ -1,7 +1,11 @@
 """Content-addressed result cache, shared by every stage (sweeps, synthesis, the main job).
 
-Location: ``$INTFP_CACHE_DIR`` if set (``off`` disables caching: nothing is read or written),
-else ``./.cache/intfp``.
+Location: one cache per user, in the platform's user cache folder (``platformdirs``:
+``$XDG_CACHE_HOME/intfp`` or ``~/.cache/intfp`` on Linux, ``~/Library/Caches/intfp`` on macOS,
+``%LOCALAPPDATA%\\intfp\\Cache`` on Windows), the convention pip and torch hub follow, so a run
+from any directory reuses the same results. ``$INTFP_CACHE_DIR`` overrides it; ``off`` disables
+caching (nothing is read or written). ``intfp cache info|clear`` shows and empties it
+(:func:`cache_info`, :func:`cache_clear`).
 
 Keys: :func:`result_key` is the one key function of every cached result. It is the SHA-256 of the
 canonical JSON of the result's kind, its inputs (parameters, tool versions, file hashes), the
@@ -32,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-__all__ = ["cache_dir", "cache_enabled", "cache_key", "result_key", "cache_get", "cache_put",
+__all__ = ["cache_dir", "cache_enabled", "cache_info", "cache_clear", "default_cache_dir", "cache_key", "result_key", "cache_get", "cache_put",
            "atomic_write", "atomic_write_text", "code_fingerprint", "import_closure",
            "package_modules", "dependency_versions", "CacheError", "DYNAMIC_IMPORT_MARK"]
 
@@ -44,17 +48,85 @@ class CacheError(RuntimeError):
 
 
 def cache_enabled() -> bool:
-    return os.environ.get("INTFP_CACHE_DIR") != "off"
+    """False when ``INTFP_CACHE_DIR`` is ``off`` (any case, surrounding blanks ignored)."""
+    return os.environ.get("INTFP_CACHE_DIR", "").strip().lower() != "off"
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder (``platformdirs.user_cache_dir("intfp")``), used when
+    ``INTFP_CACHE_DIR`` is unset or empty."""
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("intfp", appauthor=False))
 
 
 def cache_dir() -> Path:
-    """The cache folder; a path that exists but is not a directory is an error."""
-    env = os.environ.get("INTFP_CACHE_DIR")
-    d = Path(env) if env and env != "off" else Path.cwd() / ".cache" / "intfp"
+    """The cache folder: ``$INTFP_CACHE_DIR``, else :func:`default_cache_dir`. Nothing is
+    created here (writers create what they write). With caching ``off`` this is the folder
+    that would be used, for messages. A path that exists but is not a directory is an error."""
+    env = os.environ.get("INTFP_CACHE_DIR", "").strip()
+    d = Path(env).expanduser() if env and env.lower() != "off" else default_cache_dir()
     if d.exists() and not d.is_dir():
         raise CacheError(f"cache folder {str(d)!r} exists and is not a directory; set "
                          f"INTFP_CACHE_DIR to a directory (or 'off' to disable caching)")
     return d
+
+
+#: Files at the top of the cache folder that :func:`cache_clear` accepts besides kind folders.
+_TOP_FILES = ("CACHEDIR.TAG",)
+
+
+def _kind_dirs(d: Path) -> list[Path]:
+    """The kind folders of cache folder ``d`` (sorted); raises :class:`CacheError` if ``d``
+    holds anything else at its top, so that a mistaken ``INTFP_CACHE_DIR`` (a home folder, a
+    project) is never emptied."""
+    if not d.is_dir():
+        return []
+    kinds, other = [], []
+    for p in sorted(d.iterdir()):
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith("."):
+            kinds.append(p)
+        elif p.name not in _TOP_FILES:
+            other.append(p.name)
+    if other:
+        raise CacheError(f"{str(d)!r} does not look like an intfp cache folder (it holds "
+                         f"{', '.join(repr(o) for o in other[:3])}{' ...' if len(other) > 3 else ''}"
+                         f" besides result folders); not touching it. Check INTFP_CACHE_DIR")
+    return kinds
+
+
+def cache_info() -> dict:
+    """What the cache holds: ``{"path", "enabled", "exists", "entries", "bytes", "kinds":
+    {kind: {"entries", "bytes"}}}``; an entry is one file (temporary files of writes in
+    progress are not counted)."""
+    d = cache_dir()
+    kinds = {}
+    for k in _kind_dirs(d):
+        files = [p for p in k.rglob("*") if p.is_file() and not p.name.endswith(".tmp")]
+        kinds[k.name] = {"entries": len(files), "bytes": sum(p.stat().st_size for p in files)}
+    return {"path": str(d), "enabled": cache_enabled(), "exists": d.is_dir(),
+            "entries": sum(v["entries"] for v in kinds.values()),
+            "bytes": sum(v["bytes"] for v in kinds.values()), "kinds": kinds}
+
+
+def cache_clear(kinds: Iterable[str] | None = None) -> dict:
+    """Delete the cache's entries (every kind, or only ``kinds``); return ``{"entries", "bytes"}``
+    removed. An unknown kind is an error naming the kinds present. The folder itself stays."""
+    import shutil
+    d = cache_dir()
+    present = {k.name: k for k in _kind_dirs(d)}
+    if kinds is not None:
+        kinds = list(kinds)
+        bad = [k for k in kinds if k not in present]
+        if bad:
+            raise CacheError(f"no cache kind {', '.join(map(repr, bad))} in {str(d)!r}; present: "
+                             f"{', '.join(sorted(present)) or 'none'}")
+    removed = {"entries": 0, "bytes": 0}
+    for name in (sorted(present) if kinds is None else kinds):
+        files = [p for p in present[name].rglob("*") if p.is_file()]
+        removed["entries"] += len(files)
+        removed["bytes"] += sum(p.stat().st_size for p in files)
+        shutil.rmtree(present[name])
+    return removed
 
 
 def _canonical(value: Any) -> str:

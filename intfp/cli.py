@@ -19,6 +19,7 @@ _COMMANDS = {
     "synth": "intfp.cli_synth:synth",
     "energy": "intfp.cli_synth:energy",
     "workload": "intfp.cli_workload:workload",
+    "cache": "intfp.cli_cache:cache",
 }
 
 

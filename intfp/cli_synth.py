@@ -52,6 +52,282 @@ def _clock(text):
     return value
 
 
+# ---------------------------------------------------------------------------------------------
+# Terminal output: one summary line per unit, then a sub-block table that fits 80 columns
+# ---------------------------------------------------------------------------------------------
+#: Columns that tell one synthesized unit from another in a sweep's rows.
+_UNIT_COLUMNS = ("format", "kind", "lanes", "window", "lane_arch", "stages", "library", "booth",
+                 "stream", "clock_target_ns")
+#: Columns that add up over sub-blocks (summed when lanes of one kind are merged).
+_ADDITIVE = ("area_um2", "analytic_area_um2", "cells", "sequential_area_um2", "energy_pj",
+             "energy_per_mac_pj", "dynamic_pj", "dynamic_per_mac_pj", "functional_pj",
+             "glitch_pj", "wire_pj", "switching_pj", "internal_pj", "clock_pj", "leakage_pj",
+             "leakage_uw", "analytic_energy_pj", "toggles_per_op")
+#: Displayed sub-block columns: (header with unit, source, decimals). The per-lane columns divide
+#: every row, shared blocks included, by the lanes (the study's Table 6 convention), so they add
+#: up to the unit's cost per lane / per MAC.
+_SUB_COLUMNS = (("area um2", "area_um2", 1), ("area %", "_area_share", 1),
+                ("um2/lane", "_area_lane", 1), ("energy pJ", "energy_pj", 3),
+                ("energy %", "_energy_share", 1), ("pJ/MAC", "_energy_mac", 4))
+_FORMATS = ("table", "md", "csv", "json")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers by value: ``multiplier_2`` before ``multiplier_10``."""
+    import re
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(name)))
+
+
+def _block_order(names):
+    """``total`` first, named sub-blocks in natural order, the top-level glue ``(top)`` last."""
+    return sorted(names, key=lambda n: (0 if n == "total" else 2 if n == "(top)" else 1,
+                                        natural_key(n)))
+
+
+def merge_lanes(df):
+    """Rows of one sub-block kind per unit merged into one: ``multiplier_0`` ... ``multiplier_31``
+    become ``multiplier x32`` with summed :data:`_ADDITIVE` columns (other columns from the first
+    instance); ``n`` counts the instances. ``total`` and unnumbered blocks keep their row (n = 1)."""
+    import pandas as pd
+    ident = [c for c in _UNIT_COLUMNS if c in df]
+    kind = df["sub_block"].str.replace(r"_\d+$", "", regex=True)
+    key = kind if not ident else df[ident].map(str).agg("|".join, axis=1) + "|" + kind
+    gid = pd.Series(pd.factorize(key)[0], index=df.index)
+    g = df.groupby(gid, sort=False)
+    head = g.head(1).index                      # the first row of each group, in sweep order
+    out = df.loc[head].set_axis(gid[head].to_numpy())
+    add = [c for c in _ADDITIVE if c in df]
+    out[add] = g[add].sum(min_count=1)
+    out["n"] = g.size()
+    numbered = (kind != df["sub_block"]).groupby(gid).any()
+    k = kind.groupby(gid).first()
+    out["sub_block"] = k.where(~numbered, k + " x" + out["n"].astype(str))
+    return out.reset_index(drop=True)
+
+
+def _units(df):
+    """``[(label, rows)]`` per unit, in sweep order; the label names the format and whatever
+    else differs between the units of this sweep."""
+    ident = [c for c in _UNIT_COLUMNS if c in df]
+    key = df[ident].map(str).agg("|".join, axis=1)
+    varying = [c for c in ident if c != "format" and df[c].map(str).nunique() > 1]
+    out = []
+    for k in dict.fromkeys(key):
+        g = df[key == k]
+        r = g.iloc[0]
+        label = " ".join([str(r["format"])] + [_describe(c, r[c]) for c in varying])
+        out.append((label, g))
+    return out
+
+
+def _describe(col, v) -> str:
+    if col == "lanes":
+        return f"{v} lane{'s' if v != 1 else ''}"
+    if col == "stages":
+        return f"{v} stage{'s' if v != 1 else ''}"
+    if col == "window":
+        return "default window" if v is None or v != v else f"window {int(v)}"
+    if col == "booth":
+        return "booth" if v else "array"
+    if col == "stream":
+        return f"stream {_stream_name(v)}"
+    return str(v)
+
+
+def _stream_name(v) -> str:
+    from pathlib import Path
+    return Path(str(v)).name if "/" in str(v) else str(v)
+
+
+def _num(v, digits: int) -> str:
+    """Fixed-point text; NaN / None as ``-``."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if f != f:
+        return "-"
+    return f"{f:,.{digits}f}" if digits else f"{f:,.0f}"
+
+
+def unit_summary(rows) -> str:
+    """One line: ``mxint8: 16,008.1 um2 = 500.3 um2/lane, 27.100 pJ/op = 0.8469 pJ/MAC, 13.75 ns``."""
+    t = rows[rows["sub_block"] == "total"].iloc[0]
+    lanes = t.get("lanes") or 1
+    parts = [f"{_num(t['area_um2'], 1)} um2 = {_num(t['area_um2'] / lanes, 1)} um2/lane"]
+    if "energy_pj" in t and t["energy_pj"] == t["energy_pj"]:
+        parts.append(f"{_num(t['energy_pj'], 3)} pJ/op = {_num(t['energy_per_mac_pj'], 4)} pJ/MAC")
+    if "delay_ns" in t:
+        parts.append(f"{_num(t['delay_ns'], 2)} ns")
+    if "meets_clock" in t and t["meets_clock"] is False:
+        parts.append(f"MISSES the {_num(t['clock_ns'], 2)} ns clock")
+    return ", ".join(parts)
+
+
+def unit_context(rows) -> str:
+    """The second line of a unit: what it is (kind, lanes and their architecture, stages,
+    library, stream) and its cell count."""
+    t = rows[rows["sub_block"] == "total"].iloc[0]
+    lanes = f"{t['lanes']} lane{'s' if t['lanes'] != 1 else ''}" if "lanes" in t else ""
+    if lanes and t.get("lane_arch"):
+        lanes += f" ({t['lane_arch']})"
+    bits = [str(t.get("kind", "")), lanes]
+    if "stages" in t and t["stages"] != 1:
+        bits.append(f"{t['stages']} stages")
+    if "library" in t:
+        bits.append(str(t["library"]))
+    if "stream" in t and t["stream"] is not None and t["stream"] == t["stream"]:
+        bits.append(f"stream {_stream_name(t['stream'])}")
+    if "cells" in t:
+        bits.append(f"{_num(t['cells'], 0)} cells")
+    return ", ".join(b for b in bits if b)
+
+
+def subblock_table(rows, per_lane: bool = False):
+    """The displayed sub-block table of one unit: ``(headers, [[cell text], ...])``.
+    ``per_lane=False`` merges lanes of one kind (:func:`merge_lanes`)."""
+    rows = rows if per_lane else merge_lanes(rows)
+    order = {n: i for i, n in enumerate(_block_order(rows["sub_block"].unique()))}
+    rows = rows.assign(_o=rows["sub_block"].map(order)).sort_values("_o", kind="stable")
+    tot = rows[rows["sub_block"] == "total"].iloc[0]
+    lanes = tot.get("lanes") or 1
+    rows = rows.assign(_area_share=100 * rows["area_um2"] / tot["area_um2"],
+                       _area_lane=rows["area_um2"] / lanes)
+    has_energy = "energy_pj" in rows and rows["energy_pj"].notna().any()
+    if has_energy:
+        rows = rows.assign(_energy_share=100 * rows["energy_pj"] / tot["energy_pj"],
+                           _energy_mac=rows["energy_pj"] / lanes)
+    cols = [c for c in _SUB_COLUMNS if c[1] in rows]
+    if not has_energy:                           # room for the cell count
+        cols.append(("cells", "cells", 0))
+    headers = ["sub-block"] + [h for h, _, _ in cols]
+    body = [[str(r["sub_block"])] + [_num(r[src], d) for _, src, d in cols]
+            for _, r in rows.iterrows()]
+    return headers, body
+
+
+def table5_view(t5):
+    """The Table 5 comparison, fixed-point, for the terminal: ``(headers, body)``."""
+    cols = [("format", "format", None), ("library", "library", None), ("um2/lane", "area_per_lane_um2", 1),
+            ("pJ/MAC", "dynamic_per_mac_pj", 4), ("area x", "area_x", 2), ("energy x", "energy_x", 2),
+            ("study area x", "study_area_x", 2), ("study energy x", "study_energy_x", 2)]
+    if t5["library"].nunique() <= 1:
+        cols = [c for c in cols if c[1] != "library"]
+    cols = [c for c in cols if c[1] in t5]
+    body = [[str(r[src]) if d is None else _num(r[src], d) for _, src, d in cols]
+            for _, r in t5.iterrows()]
+    return [h for h, _, _ in cols], body
+
+
+def _markdown(headers, body) -> str:
+    """Plain Markdown with padded columns (readable as text too); first column left-aligned."""
+    w = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])
+                                 for i, c in enumerate(cells)) + " |"
+    rule = "|" + "|".join(("-" * (w[i] + 1) + ":") if i else ":" + "-" * (w[i] + 1)
+                          for i in range(len(w))) + "|"
+    return "\n".join([line(headers), rule] + [line(r) for r in body])
+
+
+def _rich_table(headers, body, title=None):
+    from rich import box
+    from rich.table import Table
+    t = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False,
+              show_edge=False, padding=(0, 1))
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+    for r in body:
+        t.add_row(*r)
+    return t
+
+
+def _pick_format(fmt, as_json) -> str:
+    if as_json:
+        if fmt not in (None, "json"):
+            raise click.BadParameter(f"--json is --format json; it contradicts --format {fmt}",
+                                     param_hint="--json")
+        return "json"
+    if fmt is not None:
+        return fmt
+    return "table" if sys.stdout.isatty() else "md"
+
+
+def emit(df, fmt: str, per_lane: bool = False, t5=None) -> None:
+    """Print a sweep's rows in ``fmt``: ``table`` (rich, aligned), ``md`` (plain Markdown),
+    ``csv`` / ``json`` (every row and column at full precision, one row per instance, as
+    ``--json`` always printed)."""
+    if fmt == "json":
+        click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
+        return
+    if fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+        return
+    units = _units(df)
+    lines = []
+    if len(units) > 1:
+        lines.append(_sweep_summary(units))
+    blocks = []
+    for label, rows in units:
+        head = [f"{label}: {unit_summary(rows)}", unit_context(rows)]
+        blocks.append((head, subblock_table(rows, per_lane=per_lane)))
+    t5v = (table5_view(t5) if t5 is not None and "area_x" in t5 and t5["area_x"].notna().any()
+           else None)
+    if fmt == "md":
+        out = list(lines)
+        for head, (h, b) in blocks:
+            out += [head[0], "", head[1], "", _markdown(h, b), ""]
+        if t5v:
+            out += ["Normalized to MXFP8 (mixed units: MXFP8+NVFP4), dynamic energy, beside the "
+                    "study's Table 5:", "", _markdown(*t5v), ""]
+        click.echo("\n".join(out).rstrip("\n"))
+        return
+    from rich.console import Console
+    con = Console(highlight=False, soft_wrap=False, emoji=False, markup=False)
+    for ln in lines:
+        con.print(ln)
+    for head, (h, b) in blocks:
+        con.print(head[0])
+        con.print(head[1], style="dim")
+        con.print(_rich_table(h, b))
+    if t5v:
+        con.print("Normalized to MXFP8 (mixed: MXFP8+NVFP4), dynamic energy, vs the study's Table 5:")
+        con.print(_rich_table(*t5v))
+
+
+def _sweep_summary(units) -> str:
+    """One line for a sweep of several units: how many, and the cheapest in area and energy."""
+    tots = [(label, rows[rows["sub_block"] == "total"].iloc[0]) for label, rows in units]
+    per_lane = [(t["area_um2"] / (t.get("lanes") or 1), label) for label, t in tots]
+    a = min(per_lane)
+    text = f"{len(units)} units; smallest: {a[1]} ({_num(a[0], 1)} um2/lane)"
+    e = [(t["energy_per_mac_pj"], label) for label, t in tots
+         if "energy_per_mac_pj" in t and t["energy_per_mac_pj"] == t["energy_per_mac_pj"]]
+    if e:
+        m = min(e)
+        text += f"; lowest energy: {m[1]} ({_num(m[0], 4)} pJ/MAC)"
+    return text
+
+
+def _no_cache_option(ctx, param, value):
+    """``--no-cache``: besides ``use_cache=False`` (results), turn every cache off for the
+    command (``INTFP_CACHE_DIR=off``: the liberty parse cache too, and the Dask workers it
+    starts inherit it), so the command writes nothing to any cache folder. The variable is
+    restored when the command ends (tests invoke commands in-process)."""
+    import os
+    if value:
+        old = os.environ.get("INTFP_CACHE_DIR")
+        os.environ["INTFP_CACHE_DIR"] = "off"
+
+        def restore():
+            if old is None:
+                os.environ.pop("INTFP_CACHE_DIR", None)
+            else:
+                os.environ["INTFP_CACHE_DIR"] = old
+        ctx.call_on_close(restore)
+    return value
+
+
 def check_out_dir(out_dir) -> None:
     """Fail now, with a clear message, if reports cannot be written to ``out_dir``."""
     import os
@@ -109,16 +385,24 @@ def check_out_dir(out_dir) -> None:
                    "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
 @click.option("--wire-load/--no-wire-load", default=False, show_default=True,
               help="Add the library's wire-load capacitance per net (wire_pj)")
-@click.option("--no-cache", is_flag=True, help="Ignore and do not write .cache/intfp")
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON")
+@click.option("--no-cache", is_flag=True, callback=_no_cache_option,
+              help="Neither read nor write any cache (results, liberty parses): nothing is written")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
+              help="table: aligned terminal table; md: Markdown; csv / json: every row and column "
+                   "at full precision. Default: table on a terminal, md otherwise")
+@click.option("--per-lane", is_flag=True,
+              help="One row per lane instance (multiplier_0 ...) instead of one per kind (multiplier x32)")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json")
 def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, lane_arch,
           stages, booth, jobs, scheduler, windows, out_dir, delay_model, wire_load, no_cache,
-          as_json):
+          fmt, per_lane, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from intfp.analysis.flow import sweep
-    from intfp.analysis.reports import markdown_table, table5, write_reports
+    from intfp.analysis.reports import table5, write_reports
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
+    fmt = _pick_format(fmt, as_json)
+    as_json = fmt == "json"
     if out_dir:
         check_out_dir(out_dir)                 # before the sweep, not after it
     try:
@@ -137,17 +421,7 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
     if out_dir:
         paths = write_reports(df, out_dir)
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
-    if as_json:
-        click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
-        return
-    cols = [c for c in ("format", "lanes", "lane_arch", "stages", "library", "sub_block", "area_um2",
-                        "analytic_area_um2", "cells", "delay_ns", "clock_ns", "meets_clock", "energy_pj",
-                        "analytic_energy_pj", "dynamic_per_mac_pj", "leakage_uw",
-                        "toggles_per_op") if c in df]
-    click.echo(markdown_table(df[cols]))
-    t5 = table5(df)
-    if "area_x" in t5:
-        click.echo(markdown_table(t5))
+    emit(df, fmt, per_lane=per_lane, t5=None if fmt in ("json", "csv") else table5(df))
 
 
 @click.command()
@@ -167,14 +441,20 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
                    "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
 @click.option("--wire-load/--no-wire-load", default=False, show_default=True,
               help="Add the library's wire-load capacitance per net (wire_pj)")
-@click.option("--no-cache", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--no-cache", is_flag=True, callback=_no_cache_option,
+              help="Neither read nor write any cache (results, liberty parses): nothing is written")
+@click.option("--format", "out_fmt", type=click.Choice(_FORMATS), default=None,
+              help="table: aligned terminal table; md: Markdown; csv / json: every row and column "
+                   "at full precision. Default: table on a terminal, md otherwise")
+@click.option("--per-lane", is_flag=True,
+              help="One row per lane instance (multiplier_0 ...) instead of one per kind (multiplier x32)")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json")
 def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_model, wire_load,
-           no_cache, as_json):
+           no_cache, out_fmt, per_lane, as_json):
     """Energy per block op and per MAC of one unit on one operand stream (activity-based:
     bit-parallel gate-level simulation of the mapped netlist x Liberty energies)."""
     from intfp.analysis.flow import unit_cost
-    from intfp.analysis.reports import markdown_table
+    out_fmt = _pick_format(out_fmt, as_json)
     try:
         rows = unit_cost(fmt, kind=kind, lanes=lanes, liberty=liberty, stream=stream,
                          cycles=cycles, streams=streams, clock_ns=clock_ns,
@@ -182,17 +462,8 @@ def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_m
                          use_cache=not no_cache)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
-    if as_json:
+    if out_fmt == "json":
         click.echo(json.dumps(_clean(rows), indent=1))
         return
     import pandas as pd
-    df = pd.DataFrame(rows)
-    cols = [c for c in ("sub_block", "area_um2", "cells", "energy_pj", "dynamic_pj",
-                        "functional_pj", "glitch_pj", "wire_pj",
-                        "energy_per_mac_pj", "leakage_uw", "toggles_per_op") if c in df]
-    t = rows[0]
-    click.echo(f"{t['format']} ({t['lanes']} lanes, {t['library']}, stream {t['stream']}): "
-               f"{t.get('energy_pj', float('nan')):.4g} pJ per block op, "
-               f"{t.get('energy_per_mac_pj', float('nan')):.4g} pJ per MAC at "
-               f"{t.get('clock_ns', float('nan')):.4g} ns")
-    click.echo(markdown_table(df[cols]))
+    emit(pd.DataFrame(rows), out_fmt, per_lane=per_lane)
