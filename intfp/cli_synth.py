@@ -66,9 +66,24 @@ _ADDITIVE = ("area_um2", "analytic_area_um2", "cells", "sequential_area_um2", "e
 #: Displayed sub-block columns: (header with unit, source, decimals). The per-lane columns divide
 #: every row, shared blocks included, by the lanes (the study's Table 6 convention), so they add
 #: up to the unit's cost per lane / per MAC.
-_SUB_COLUMNS = (("area um2", "area_um2", 1), ("area %", "_area_share", 1),
-                ("um2/lane", "_area_lane", 1), ("energy pJ", "energy_pj", 3),
-                ("energy %", "_energy_share", 1), ("pJ/MAC", "_energy_mac", 4))
+#: Decimals: a number, or (significant digits of the column's largest value, fewest, most), so
+#: a column keeps one fixed-point format whether a unit is 900 or 377,000 um2.
+_SUB_COLUMNS = (("area um2", "area_um2", (6, 0, 1)), ("area %", "_area_share", 1),
+                ("um2/lane", "_area_lane", (5, 0, 1)), ("pJ/op", "energy_pj", (5, 1, 3)),
+                ("energy %", "_energy_share", 1), ("pJ/MAC", "_energy_mac", (4, 2, 4)))
+
+
+def _decimals(values, spec) -> int:
+    """Decimals of a column (see :data:`_SUB_COLUMNS`)."""
+    import numpy as np
+    if isinstance(spec, int):
+        return spec
+    sig, lo, hi = spec
+    v = np.abs(np.asarray(values, dtype=float))
+    big = np.nanmax(v) if np.isfinite(v).any() else 0.0
+    if not big > 0:
+        return hi
+    return int(np.clip(sig - 1 - np.floor(np.log10(big)), lo, hi))
 _FORMATS = ("table", "md", "csv", "json")
 
 
@@ -151,12 +166,18 @@ def _num(v, digits: int) -> str:
 
 
 def unit_summary(rows) -> str:
-    """One line: ``mxint8: 16,008.1 um2 = 500.3 um2/lane, 27.100 pJ/op = 0.8469 pJ/MAC, 13.75 ns``."""
+    """One line: ``mxint8: 16,008.1 um2 = 500.3 um2/lane, 27.100 pJ/op = 0.8469 pJ/MAC, 13.75 ns``
+    (each number with the decimals its table column would give it)."""
     t = rows[rows["sub_block"] == "total"].iloc[0]
     lanes = t.get("lanes") or 1
-    parts = [f"{_num(t['area_um2'], 1)} um2 = {_num(t['area_um2'] / lanes, 1)} um2/lane"]
+    def n(v, spec):
+        return _num(v, _decimals([v], spec))
+    spec = {src: d for _, src, d in _SUB_COLUMNS}
+    parts = [f"{n(t['area_um2'], spec['area_um2'])} um2 = "
+             f"{n(t['area_um2'] / lanes, spec['_area_lane'])} um2/lane"]
     if "energy_pj" in t and t["energy_pj"] == t["energy_pj"]:
-        parts.append(f"{_num(t['energy_pj'], 3)} pJ/op = {_num(t['energy_per_mac_pj'], 4)} pJ/MAC")
+        parts.append(f"{n(t['energy_pj'], spec['energy_pj'])} pJ/op = "
+                     f"{n(t['energy_per_mac_pj'], spec['_energy_mac'])} pJ/MAC")
     if "delay_ns" in t:
         parts.append(f"{_num(t['delay_ns'], 2)} ns")
     if "meets_clock" in t and t["meets_clock"] is False:
@@ -201,7 +222,8 @@ def subblock_table(rows, per_lane: bool = False):
     if not has_energy:                           # room for the cell count
         cols.append(("cells", "cells", 0))
     headers = ["sub-block"] + [h for h, _, _ in cols]
-    body = [[str(r["sub_block"])] + [_num(r[src], d) for _, src, d in cols]
+    digits = [_decimals(rows[src], spec) for _, src, spec in cols]
+    body = [[str(r["sub_block"])] + [_num(r[src], d) for (_, src, _), d in zip(cols, digits)]
             for _, r in rows.iterrows()]
     return headers, body
 
@@ -299,12 +321,12 @@ def _sweep_summary(units) -> str:
     """One line for a sweep of several units: how many, and the cheapest in area and energy."""
     tots = [(label, rows[rows["sub_block"] == "total"].iloc[0]) for label, rows in units]
     per_lane = [(t["area_um2"] / (t.get("lanes") or 1), label) for label, t in tots]
-    a = min(per_lane)
+    a = min(per_lane, key=lambda x: x[0])            # ties: the first in sweep order
     text = f"{len(units)} units; smallest: {a[1]} ({_num(a[0], 1)} um2/lane)"
     e = [(t["energy_per_mac_pj"], label) for label, t in tots
          if "energy_per_mac_pj" in t and t["energy_per_mac_pj"] == t["energy_per_mac_pj"]]
     if e:
-        m = min(e)
+        m = min(e, key=lambda x: x[0])
         text += f"; lowest energy: {m[1]} ({_num(m[0], 4)} pJ/MAC)"
     return text
 
