@@ -1,28 +1,109 @@
-"""Throughput of the RTL verification: model-checked vectors per second.
+"""RTL verification speed: per-unit build + run of the main job's verification, per simulator.
 
-    .venv/bin/python benchmarks/rtl_verify_throughput.py [--blocks N] [--no-hierarchical]
+    .venv/bin/python benchmarks/rtl_verify_throughput.py [--simulators verilator,icarus]
+        [--blocks N] [--no-units] [--no-throughput] [--no-hierarchical]
 
-Rows: the exhaustive E4M3 lane-multiplier check (65,536 pairs, 64 multipliers per Icarus
-step), the k = 32 MXFP8 block unit on Icarus (flat simulation netlist, and the hierarchical
-export for comparison) and in Amaranth's simulator, and the bit-accurate numpy model itself.
-Simulation time includes starting the simulator (about 2-3 s per run); builds are cached
-(first run: add the export + compile time, printed separately).
+1. Per unit (default): every unit of the main job's default plan (``intfp.main_job.DEFAULT_PLAN``:
+   8 block presets at 32 / 16 lanes, 2 mixed units, 6 scalar MACs) verified exactly as the
+   verification stage does (:func:`intfp.sim.checks.verify`: exhaustive lane space + ``--blocks``
+   blocks, or every scalar pair), once per simulator, **cold**: each simulator starts from an
+   empty build directory, so build seconds include the Verilog export and the compile (for
+   Verilator also the one-time runtime objects and precompiled header, shown as their own
+   row). Wall seconds depend on the machine's load (printed); CPU seconds (this process plus
+   its children: Yosys, the C++ compiler, the simulator) much less. The ratio column is
+   Icarus' total over Verilator's, measured in the same run.
+2. Throughput (``--no-throughput`` skips it): the exhaustive E4M3 lane check and the k = 32
+   MXFP8 block unit per simulator (cached builds), the hierarchical export on Icarus, the
+   Amaranth simulator and the numpy model.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import resource
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--blocks", type=int, default=2000, help="blocks for the MXFP8 unit (Icarus, flat)")
-    ap.add_argument("--no-hierarchical", action="store_true", help="skip the slow hierarchical run")
-    args = ap.parse_args()
+def _cpu() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
+
+def _load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def per_unit(simulators, blocks: int, seed: int = 0):
+    from intfp.main_job import DEFAULT_PLAN as plan
+    from intfp.sim.checks import verify
+
+    units = ([(f, "block") for f in plan.block_formats] + [(m, "mixed") for m in plan.mixed_units]
+             + [(s, "scalar") for s in plan.scalar_formats])
+    table = {}          # (unit, sim) -> dict
+    extra = {}
+    for sim in simulators:
+        root = Path(tempfile.mkdtemp(prefix=f"intfp-bench-{sim}-"))
+        old = os.environ.get("INTFP_BUILD_DIR")
+        os.environ["INTFP_BUILD_DIR"] = str(root)
+        try:
+            for fmt, kind in units:
+                c0, t0 = _cpu(), time.perf_counter()
+                res = verify(fmt, kind=kind, lanes=plan.lanes if kind == "block" else None, n=blocks,
+                             seed=seed, simulator=sim)
+                table[(f"{kind}:{fmt}", sim)] = {
+                    "checks": ", ".join(f"{r.name} ({r.vectors:,})" for r in res),
+                    "build": sum(r.build_seconds for r in res), "run": sum(r.sim_seconds for r in res),
+                    "wall": time.perf_counter() - t0, "cpu": _cpu() - c0,
+                    "passed": all(r.passed for r in res), "simulator": {r.simulator for r in res}}
+            rt = [json.loads(p.read_text()).get("runtime", 0.0) for p in root.glob("*/build_seconds.json")]
+            extra[sim] = max(rt, default=0.0)           # the one-time Verilator runtime (in a build)
+        finally:
+            if old is None:
+                os.environ.pop("INTFP_BUILD_DIR", None)
+            else:
+                os.environ["INTFP_BUILD_DIR"] = old
+            shutil.rmtree(root, ignore_errors=True)
+    print("| unit | checks (vectors) | " + " | ".join(
+        f"{s} build s | {s} run s | {s} wall s | {s} CPU s" for s in simulators)
+        + (" | wall ratio icarus / verilator |" if len(simulators) == 2 else " |"))
+    print("|---|---|" + "---|" * (4 * len(simulators)) + ("---|" if len(simulators) == 2 else ""))
+    tot = {s: {"build": 0.0, "run": 0.0, "wall": 0.0, "cpu": 0.0} for s in simulators}
+    for fmt, kind in units:
+        u = f"{kind}:{fmt}"
+        cells = []
+        for s in simulators:
+            r = table[(u, s)]
+            for k in tot[s]:
+                tot[s][k] += r[k]
+            flag = "" if r["passed"] else " FAIL"
+            cells.append(f"{r['build']:.1f} | {r['run']:.1f} | {r['wall']:.1f}{flag} | {r['cpu']:.1f}")
+        ratio = (f" | {table[(u, 'icarus')]['wall'] / table[(u, 'verilator')]['wall']:.1f}x"
+                 if set(simulators) == {"icarus", "verilator"} else "")
+        print(f"| {u} | {table[(u, simulators[0])]['checks']} | " + " | ".join(cells) + ratio + " |")
+    cells = [f"{t['build']:.1f} | {t['run']:.1f} | {t['wall']:.1f} | {t['cpu']:.1f}" for t in tot.values()]
+    ratio = (f" | {tot['icarus']['wall'] / tot['verilator']['wall']:.1f}x"
+             if set(simulators) == {"icarus", "verilator"} else "")
+    print("| **total, one process** | | " + " | ".join(cells) + ratio + " |")
+    for s in simulators:
+        if extra.get(s):
+            print(f"\n{s}: the one-time runtime objects + precompiled header took {extra[s]:.1f} s "
+                  "(inside the first build above).")
+        print(f"{s}: {tot[s]['cpu']:.0f} CPU s in total; on 2 cores with perfect packing >= "
+              f"{tot[s]['cpu'] / 2:.0f} s wall.")
+    return table
+
+
+def throughput(simulators, blocks: int, hierarchical: bool):
     from intfp.models import hwmodel as hw
     from intfp.rtl.units import BlockDotUnit
     from intfp.sim import checks
@@ -34,19 +115,20 @@ def main():
     def add(name, vectors, seconds, build, passed):
         rows.append((name, vectors, seconds, vectors / seconds, build, "PASS" if passed else "FAIL"))
 
-    r = checks.check_lanes("e4m3")
-    add("E4M3 lane multiplier, every pair (Icarus, 64 lanes/step)", r.vectors, r.sim_seconds,
-        r.build_seconds, r.passed)
-    r = checks.check_block("mxfp8_e4m3", n=args.blocks, seed=0)
-    add("MXFP8 k=32 block unit (Icarus, flat netlist)", r.vectors, r.sim_seconds, r.build_seconds,
-        r.passed)
-    if not args.no_hierarchical:
-        n = max(50, args.blocks // 20)
-        r = checks.check_block("mxfp8_e4m3", n=n, seed=0, flat=False)
-        add("MXFP8 k=32 block unit (Icarus, hierarchical export)", r.vectors, r.sim_seconds,
+    for sim in simulators:
+        r = checks.check_lanes("e4m3", simulator=sim)
+        add(f"E4M3 lane multiplier, every pair ({sim}, {r.rows:,} rows)", r.vectors, r.sim_seconds,
+            r.build_seconds, r.passed)
+        r = checks.check_block("mxfp8_e4m3", n=blocks, seed=0, simulator=sim)
+        add(f"MXFP8 k=32 block unit ({sim}, flat netlist)", r.vectors, r.sim_seconds,
+            r.build_seconds, r.passed)
+    if hierarchical and "icarus" in simulators:
+        n = max(50, blocks // 20)
+        r = checks.check_block("mxfp8_e4m3", n=n, seed=0, flat=False, simulator="icarus")
+        add("MXFP8 k=32 block unit (icarus, hierarchical export)", r.vectors, r.sim_seconds,
             r.build_seconds, r.passed)
     spec = hw.dot_spec("mxfp8_e4m3")
-    n = max(50, args.blocks // 20)
+    n = max(50, blocks // 20)
     v = vec.block_vectors(spec, vec.block_stimulus(spec, n, seed=0))
     t = time.perf_counter()
     _, bad = simulate_pysim(BlockDotUnit(spec), v)
@@ -57,12 +139,36 @@ def main():
     hw.block_dot(spec.fmt, stim.a, stim.b, stim.a_scale, stim.b_scale)
     add("MXFP8 k=32 bit-accurate model (numpy)", len(stim), time.perf_counter() - t, 0.0, True)
 
-    print(f"# {platform.node()}: {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
     print("| check | vectors | sim s | vectors/s | build s | result |")
     print("|---|---|---|---|---|---|")
     for name, n, s, rate, b, ok in rows:
         print(f"| {name} | {n:,} | {s:.1f} | {rate:,.0f} | {b:.1f} | {ok} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--simulators", default="verilator,icarus",
+                    help="comma-separated: verilator, icarus (default both)")
+    ap.add_argument("--blocks", type=int, default=2000, help="blocks per block / mixed unit")
+    ap.add_argument("--no-units", action="store_true", help="skip the per-unit cold table")
+    ap.add_argument("--no-throughput", action="store_true", help="skip the throughput table")
+    ap.add_argument("--no-hierarchical", action="store_true", help="skip the slow hierarchical run")
+    args = ap.parse_args()
+
+    from intfp.sim.runner import check_simulator
+
+    sims = [check_simulator(s.strip()) for s in args.simulators.split(",") if s.strip()]
+    if not sims:
+        ap.error("--simulators: give at least one of verilator, icarus")
+    print(f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"python {platform.python_version()}, numpy {np.__version__}; {_load()} at start")
+    if not args.no_units:
+        print(f"\n## Per unit, cold builds ({args.blocks} blocks per block / mixed unit)\n")
+        per_unit(sims, args.blocks)
+    if not args.no_throughput:
+        print("\n## Throughput (cached builds)\n")
+        throughput(sims, args.blocks, not args.no_hierarchical)
+    print(f"\n# {_load()} at the end")
 
 
 if __name__ == "__main__":

@@ -102,14 +102,15 @@ def check_scalar(elem, seed: int = 0, acc_bits: int | None = None, copies: int |
 
 def check_mixed(name: str, n: int = 1000, seed: int = 0, *, simulator: str | None = None) -> SimResult:
     """Random blocks through a mixed-format unit, alternating the two modes."""
-    from intfp.rtl.mixed import MIXED_UNITS, make_mixed
+    from intfp.rtl.mixed import MIXED_UNITS
+    from intfp.rtl.units import make_unit
 
     from .mixed_vectors import mixed_vectors
 
     if name not in MIXED_UNITS:
         raise ValueError(f"unknown mixed unit {name!r}; allowed: {', '.join(MIXED_UNITS)}")
     top = "mixed_" + name.replace("+", "_")
-    d, t_build = build(lambda: make_mixed(name), top, top, simulator=simulator)
+    d, t_build = build(lambda: make_unit(name, kind="mixed"), top, top, simulator=simulator)
     res = simulate(mixed_vectors(name, n, seed), d, top)
     res.build_seconds = t_build
     return res

@@ -32,6 +32,7 @@ import numpy as np
 from .vectors import Vectors
 
 __all__ = ["SimResult", "SimulatorError", "SIMULATORS", "default_simulator", "check_simulator",
+           "simulator_version",
            "build_root", "build", "simulate", "seed_runtime", "TIMESCALE"]
 
 TIMESCALE = ("1ns", "1ps")     # Amaranth's Verilog has no `timescale; cocotb's Clock needs one
@@ -129,6 +130,23 @@ def default_simulator() -> str:
     if env:
         return check_simulator(env)
     return "verilator" if _verilator_root(strict=False) is not None else "icarus"
+
+
+def simulator_version(simulator: str | None = None) -> str:
+    """``"<simulator> <version>"`` of the simulator :func:`build` would use (for cache keys and
+    provenance): the Verilator version, or the first line of ``iverilog -V``."""
+    import subprocess
+
+    sim = check_simulator(simulator)
+    if sim == "verilator":
+        root = _verilator_root(strict=False)
+        version = _verilator_version(root) if root else None
+        return f"verilator {'.'.join(map(str, version)) if version else 'unavailable'}"
+    try:
+        out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return "icarus unavailable"
+    return f"icarus {(out.splitlines() or ['unknown'])[0]}"
 
 
 def check_simulator(simulator: str | None) -> str:

@@ -166,3 +166,14 @@ def test_an_unknown_simulator_is_a_clear_error(bad, monkeypatch):
     monkeypatch.setenv("INTFP_SIMULATOR", bad or "none")
     with pytest.raises(ValueError, match="unknown simulator"):
         default_simulator()
+
+
+def test_simulator_version_names_the_simulator():
+    from intfp.sim.runner import simulator_version
+
+    assert simulator_version("icarus").startswith("icarus ")
+    v = simulator_version("verilator")
+    assert v.startswith("verilator ")
+    if default_simulator() == "verilator":
+        major, minor = map(int, v.split()[1].split("."))
+        assert (major, minor) >= (5, 36)
