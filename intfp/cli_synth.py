@@ -275,10 +275,10 @@ def _pick_format(fmt, as_json) -> str:
     return "table" if sys.stdout.isatty() else "md"
 
 
-def emit(df, fmt: str, per_lane: bool = False, t5=None) -> None:
+def emit(df, fmt: str, per_lane: bool = False, t5=None, headline: str | None = None) -> None:
     """Print a sweep's rows in ``fmt``: ``table`` (rich, aligned), ``md`` (plain Markdown),
     ``csv`` / ``json`` (every row and column at full precision, one row per instance, as
-    ``--json`` always printed)."""
+    ``--json`` always printed). ``headline`` replaces a single unit's summary line."""
     if fmt == "json":
         click.echo(json.dumps(_clean(df.to_dict(orient="records")), indent=1))
         return
@@ -291,7 +291,8 @@ def emit(df, fmt: str, per_lane: bool = False, t5=None) -> None:
         lines.append(_sweep_summary(units))
     blocks = []
     for label, rows in units:
-        head = [f"{label}: {unit_summary(rows)}", unit_context(rows)]
+        head = [headline if headline and len(units) == 1 else f"{label}: {unit_summary(rows)}",
+                unit_context(rows)]
         blocks.append((head, subblock_table(rows, per_lane=per_lane)))
     t5v = (table5_view(t5) if t5 is not None and "area_x" in t5 and t5["area_x"].notna().any()
            else None)
@@ -488,4 +489,9 @@ def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_m
         click.echo(json.dumps(_clean(rows), indent=1))
         return
     import pandas as pd
-    emit(pd.DataFrame(rows), out_fmt, per_lane=per_lane)
+    t = rows[0]
+    nan = float("nan")
+    emit(pd.DataFrame(rows), out_fmt, per_lane=per_lane,
+         headline=f"{t['format']}: {_num(t.get('energy_pj', nan), 3)} pJ per block op, "
+                  f"{_num(t.get('energy_per_mac_pj', nan), 4)} pJ per MAC at "
+                  f"{_num(t.get('clock_ns', nan), 2)} ns")
