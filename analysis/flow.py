@@ -93,7 +93,7 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     check_delay_model(delay_model)
     design = design_for(fmt, kind=kind, lanes=lanes, **params)
     lib_path = resolve_liberty(liberty)
-    lib = read_liberty(lib_path)
+    lib = read_liberty(lib_path, use_cache=use_cache)
     key = unit_cost_key(design, lib.sha256, stream=stream, cycles=cycles, streams=streams,
                         seed=seed, clock_ns=clock_ns, booth=booth, analytic=analytic,
                         delay_model=delay_model, wire_load=wire_load, time_step_ns=time_step_ns)

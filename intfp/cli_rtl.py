@@ -110,7 +110,12 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default=None,
               help="cocotb's simulator (default: $INTFP_SIMULATOR, else verilator when "
                    "Verilator >= 5.036 is installed, else icarus).")
-def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator):
+@click.option("--lane-arch", "lane_arch", default=None,
+              help="Lane architecture of a block unit (INT: twos, booth, baugh_wooley, signmag, "
+                   "signmag_tree; FP: standard)")
+@click.option("--stages", type=click.IntRange(1, 4), default=1, show_default=True,
+              help="Pipeline stages of a block unit (verified with its latency)")
+def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator, lane_arch, stages):
     """Simulate FMT's unit (cocotb on Verilator or Icarus) and compare every output with the
     model.
 
@@ -119,21 +124,18 @@ def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator)
     from intfp.sim import checks
     from intfp.sim.runner import SimulatorError, check_simulator
 
-    kind = _kind(fmt, kind)
-    _build(fmt, kind, lanes, window, 0)._MustUse__silence = True   # validate before simulating
+    from intfp.models.spec import resolve_unit
+    try:
+        unit = resolve_unit(fmt, kind, lanes, window, stages - 1, lane_arch)   # validate first
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
     try:
         sim = check_simulator(simulator)
     except ValueError as e:                                  # a bad $INTFP_SIMULATOR
         raise click.BadParameter(str(e), param_hint="'--simulator' / INTFP_SIMULATOR") from None
     try:
-        if kind == "block":
-            results = [] if no_lanes else [checks.check_lanes(_elem_of(fmt), simulator=sim)]
-            results.append(checks.check_block(fmt, lanes, n, seed, window, flat=not hierarchical,
-                                              simulator=sim))
-        elif kind == "scalar":
-            results = [checks.check_scalar(_elem_of(fmt), seed, simulator=sim)]
-        else:
-            results = [checks.check_mixed(fmt, n, seed, simulator=sim)]
+        results = checks.verify(unit, n=n, seed=seed, exhaustive_lanes=not no_lanes,
+                                simulator=sim, flat=not hierarchical)
     except SimulatorError as e:
         raise _ToolFault(f"simulator fault, nothing verified: {e}") from None
     for r in results:

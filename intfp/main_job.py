@@ -166,7 +166,7 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
     stream_path = None
     if "workloads" in stages:
         log(f"[{next(step)}/{n_stages}] workloads: accuracy per format against float64")
-        res["workloads"], stream_path = _workloads_stage(plan, seed, log)
+        res["workloads"], stream_path = _workloads_stage(plan, seed, log, out)
         lap("workloads")
 
     tasks_log = []
@@ -228,9 +228,9 @@ def _library() -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-def _workloads_stage(plan: Plan, seed: int, log):
+def _workloads_stage(plan: Plan, seed: int, log, out_dir="out"):
     """Accuracy of every workload per format (+/- Hadamard); records the stream workload."""
-    from intfp.cache import cache_dir, result_key
+    from intfp.cache import cache_dir, cache_enabled, result_key
     from intfp.models.workloads.runner import run_workload
 
     formats = sorted({_canon(f) for f in
@@ -243,7 +243,9 @@ def _workloads_stage(plan: Plan, seed: int, log):
             key_parts = dict(workload=name, formats=formats, hadamard=had, seed=seed, options=opts)
             record = None
             if name == plan.stream_workload and not had:
-                record = cache_dir() / "streams" / f"{result_key('streams', code, **key_parts)}.npz"
+                # with caching off the recording goes to the run's own folder, never the cache
+                folder = cache_dir() / "streams" if cache_enabled() else Path(out_dir) / "streams"
+                record = folder / f"{result_key('streams', code, **key_parts)}.npz"
                 record.parent.mkdir(parents=True, exist_ok=True)
                 stream_path = record
 
@@ -264,13 +266,20 @@ def _workloads_stage(plan: Plan, seed: int, log):
 def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
     from intfp.sweep import make_task, run_sweep
 
-    units = ([(f, "block") for f in plan.block_formats] + [(m, "mixed") for m in plan.mixed_units]
-             + [(s, "scalar") for s in plan.scalar_formats])
-    simulator = _tool_version(lambda: _first_line(["iverilog", "-V"]))
+    from intfp.analysis.flow import sweep_points
+    from intfp.sim.runner import simulator_version
+
+    # every unit the hardware stage synthesizes: block units in each lane architecture, the
+    # mixed units, the scalar MACs
+    units = sweep_points(plan.block_formats, "block", (plan.lanes,), lane_archs=plan.lane_archs) + \
+        sweep_points(plan.mixed_units, "mixed") + sweep_points(plan.scalar_formats, "scalar")
+    simulator = simulator_version()
     tasks = [make_task("intfp.verify_task:verify_unit",
-                       {"fmt": f, "kind": k, "lanes": plan.lanes if k == "block" else None,
-                        "n": plan.verify_blocks, "seed": seed}, kind="verify", extra=[simulator])
-             for f, k in units]
+                       {"fmt": u.name, "kind": u.kind, "lanes": u.lanes if u.kind == "block" else None,
+                        "n": plan.verify_blocks, "seed": seed,
+                        "lane_arch": u.lane_arch if u.kind == "block" else None,
+                        "pipeline": u.pipeline}, kind="verify", extra=[simulator])
+             for u in units]
     rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
     return pd.DataFrame([r for rs in rows for r in rs])
 
@@ -327,7 +336,7 @@ def run_verdict(out_dir="out/verdict", *, libraries=("generic45",), plan: Plan =
     vplan = replace(plan, block_formats=block, mixed_units=mixed, scalar_formats=(),
                     workloads=((plan.stream_workload, wl),))
     log(f"[1/2] recording the {plan.stream_workload} workload's operand streams")
-    _, stream_path = _workloads_stage(vplan, seed, log)
+    _, stream_path = _workloads_stage(vplan, seed, log, out)
     log(f"[2/2] synthesis and energy: {len(block) + len(mixed)} units x lane architectures x "
         f"{len(libraries)} libraries")
     hw, _ = _hardware_stage(vplan, seed, stream_path, scheduler, n_workers, libraries)

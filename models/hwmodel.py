@@ -237,11 +237,17 @@ class LaneProduct:
     inf: np.ndarray | None = None       # Inf operand and not NaN
 
 
-def lane_product(elem, a, b) -> LaneProduct:
-    """The lane multiplier, element-wise over arrays of codes."""
+def lane_product(elem, a, b, lane_arch: str | None = None) -> LaneProduct:
+    """The lane multiplier, element-wise over arrays of codes. ``lane_arch`` in
+    :data:`SIGNMAG_ARCHS`: the sign-magnitude lanes' contract, the code -2^(b-1) (outside a
+    symmetric INT format) has magnitude 0, so its products are 0."""
     elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
     if elem.kind == "int":
-        return LaneProduct(product=_int_codes(elem, a) * _int_codes(elem, b))
+        prod = _int_codes(elem, a) * _int_codes(elem, b)
+        if lane_arch in SIGNMAG_ARCHS:
+            low, mod = 1 << (elem.bits - 1), 1 << elem.bits
+            prod = np.where((np.asarray(a) % mod == low) | (np.asarray(b) % mod == low), 0, prod)
+        return LaneProduct(product=prod)
     fa, fb = lane_fields(elem, a), lane_fields(elem, b)
     nan = fa.nan | fb.nan | (fa.inf & fb.zero) | (fb.inf & fa.zero)
     return LaneProduct(sign=fa.sign ^ fb.sign, exp=fa.exp + fb.exp, sig=fa.sig * fb.sig,
@@ -277,16 +283,9 @@ def block_sum(spec: DotSpec, a_codes, b_codes):
     The block value before scaling is S * 2^(e_blk + offset) with offset from the spec.
     """
     a, b = np.asarray(a_codes), np.asarray(b_codes)
-    lp = lane_product(spec.elem, a, b)
+    lp = lane_product(spec.elem, a, b, spec.lane_arch)
     if not spec.is_fp:
-        prod = lp.product
-        if spec.lane_arch in SIGNMAG_ARCHS:
-            # the sign-magnitude lane's contract: the code -2^(b-1) (outside a symmetric
-            # format) has magnitude 0, so its products are 0
-            low = 1 << (spec.elem.bits - 1)
-            prod = np.where((np.asarray(a) % (2 * low) == low) | (np.asarray(b) % (2 * low) == low),
-                            0, prod)
-        s = prod.sum(-1)
+        s = lp.product.sum(-1)
         z = np.zeros(s.shape, bool)
         return s, np.zeros(s.shape, np.int64), z, z, np.zeros(s.shape, np.int64)
     emax = np.where(lp.sig == 0, 0, lp.exp).max(-1)      # zero products do not count

@@ -11,6 +11,7 @@ Used by the tests, ``intfp rtl verify`` and ``benchmarks/rtl_verify_throughput.p
 from __future__ import annotations
 
 from intfp.models import hwmodel as hw
+from intfp.models.spec import resolve_unit
 from intfp.models.formats import ELEMENT_FORMATS
 
 from . import vectors as vec
@@ -42,19 +43,27 @@ def harness_copies(pairs: int, simulator: str, kind: str) -> int:
     return int(min(64, max(1, pairs // per)))
 
 
-def check_lanes(elem, copies: int | None = None, *, simulator: str | None = None) -> SimResult:
+def check_lanes(elem, copies: int | None = None, *, simulator: str | None = None,
+                lane_arch: str | None = None) -> SimResult:
     """Exhaustive lane-multiplier check: ``copies`` multipliers per simulation step (default
-    :func:`harness_copies`)."""
+    :func:`harness_copies`), of the lane architecture ``lane_arch`` (default: today's lane;
+    ``signmag_tree``'s lanes are checked as ``signmag`` lanes with a two's complement product:
+    the same magnitude and sign logic; its sign + magnitude ports and tree are checked in
+    the block check and ``tests/test_rtl_lanes.py``)."""
     from intfp.rtl.components import LaneMultiplier
     from intfp.rtl.harness import Replicated
+    from intfp.rtl.lanes import IntLaneMultiplier
 
     e = _elem(elem)
+    arch = "signmag" if lane_arch == "signmag_tree" else lane_arch
+    if arch in (None, "twos", "standard"):
+        arch = None
     sim = check_simulator(simulator)
     copies = harness_copies(e.num_codes ** 2, sim, "lanes") if copies is None else copies
-    top = f"lanes_{e.name}_x{copies}"
-    d, t_build = build(lambda: Replicated(lambda: LaneMultiplier(e), copies), top, top,
-                       simulator=sim)
-    res = simulate(vec.lane_vectors(e, copies), d, top)
+    top = f"lanes_{e.name}{'_' + arch if arch else ''}_x{copies}"
+    lane = (lambda: IntLaneMultiplier(e, arch)) if arch else (lambda: LaneMultiplier(e))
+    d, t_build = build(lambda: Replicated(lane, copies), top, top, simulator=sim)
+    res = simulate(vec.lane_vectors(e, copies, arch), d, top)
     res.build_seconds = t_build
     return res
 
@@ -62,15 +71,15 @@ def check_lanes(elem, copies: int | None = None, *, simulator: str | None = None
 def check_block(fmt, lanes: int | None = None, n: int = 2000, seed: int = 0,
                 window: int | None = None, pipeline: int = 0,
                 distributions=vec.DISTRIBUTIONS, flat: bool = True, *,
-                simulator: str | None = None) -> SimResult:
+                simulator: str | None = None, lane_arch: str | None = None) -> SimResult:
     """``n`` blocks from every distribution of :func:`intfp.sim.vectors.block_stimulus`.
 
     ``flat=False`` simulates the hierarchical Verilog that ``intfp rtl export`` writes
     (slower in Icarus; see :func:`intfp.rtl.export.to_sim_verilog`)."""
     from intfp.rtl.units import BlockDotUnit
 
-    spec = hw.dot_spec(fmt, lanes, window)
-    top = f"block_{spec.fmt.name}_k{spec.lanes}_w{spec.window or 0}_p{pipeline}"
+    spec = hw.dot_spec(fmt, lanes, window, lane_arch)
+    top = f"block_{spec.fmt.name}_k{spec.lanes}_w{spec.window or 0}_p{pipeline}_{spec.lane_arch}"
     d, t_build = build(lambda: BlockDotUnit(spec, pipeline=pipeline), top, top, flat=flat,
                        simulator=simulator)
     stim = vec.block_stimulus(spec, n, seed, distributions)
@@ -116,24 +125,24 @@ def check_mixed(name: str, n: int = 1000, seed: int = 0, *, simulator: str | Non
     return res
 
 
-def verify(fmt: str, *, kind: str = "block", lanes: int | None = None, n: int = 2000,
+def verify(fmt, *, kind: str | None = None, lanes: int | None = None, n: int = 2000,
            seed: int = 0, window: int | None = None, exhaustive_lanes: bool = True,
-           simulator: str | None = None) -> list[SimResult]:
-    """Every check that applies to one unit (what ``intfp rtl verify`` and the main job run):
-    block units: every code pair through the lane multiplier, then ``n`` random and corner
-    blocks; mixed units: ``n`` blocks per mode; scalar MACs: every code pair.
+           simulator: str | None = None, pipeline: int = 0,
+           lane_arch: str | None = None, flat: bool = True) -> list[SimResult]:
+    """Every check that applies to one unit (what ``intfp rtl verify`` and the main job run),
+    the unit resolved once (:func:`intfp.models.spec.resolve_unit`): block units: every code
+    pair through the lane multiplier of its architecture, then ``n`` random and corner blocks
+    (with its pipeline); mixed units: ``n`` blocks per mode; scalar MACs: every code pair.
     ``simulator``: ``verilator`` or ``icarus`` (default :func:`~intfp.sim.runner.default_simulator`);
     each result records the one used."""
+    unit = resolve_unit(fmt, kind, lanes, window, pipeline, lane_arch)
     sim = check_simulator(simulator)
-    if kind == "mixed" or "+" in fmt:
-        return [check_mixed(fmt, n, seed, simulator=sim)]
-    if kind == "scalar":
-        key = fmt.lower()
-        elem = key if key in ELEMENT_FORMATS else hw.dot_spec(key).elem.name
-        return [check_scalar(elem, seed, simulator=sim)]
-    if kind != "block":
-        raise ValueError(f"kind must be one of block, scalar, mixed; got {kind!r}")
-    spec = hw.dot_spec(fmt, lanes, window)
-    out = [check_lanes(spec.elem.name, simulator=sim)] if exhaustive_lanes else []
-    out.append(check_block(fmt, spec.lanes, n, seed, window, simulator=sim))
+    if unit.kind == "mixed":
+        return [check_mixed(unit.name, n, seed, simulator=sim)]
+    if unit.kind == "scalar":
+        return [check_scalar(unit.elem.name, seed, simulator=sim)]
+    out = [check_lanes(unit.elem.name, simulator=sim, lane_arch=unit.lane_arch)] \
+        if exhaustive_lanes else []
+    out.append(check_block(unit.name, unit.lanes, n, seed, unit.window, unit.pipeline,
+                           flat=flat, simulator=sim, lane_arch=unit.lane_arch))
     return out

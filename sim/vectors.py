@@ -457,14 +457,15 @@ def _all_pairs(elem: ElementFormat):
     return np.repeat(c, elem.num_codes), np.tile(c, elem.num_codes)
 
 
-def lane_vectors(elem, copies: int = LANE_COPIES) -> Vectors:
-    """Every pair of codes through ``copies`` lane multipliers side by side (``Replicated``)."""
+def lane_vectors(elem, copies: int = LANE_COPIES, lane_arch: str | None = None) -> Vectors:
+    """Every pair of codes through ``copies`` lane multipliers side by side (``Replicated``);
+    expected products by :func:`intfp.models.hwmodel.lane_product` for ``lane_arch``."""
     elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
     a, b = _all_pairs(elem)
     rows = -(-len(a) // copies)
     a = np.resize(a, rows * copies).reshape(rows, copies)   # wraps around: repeats a few pairs
     b = np.resize(b, rows * copies).reshape(rows, copies)
-    lp = hw.lane_product(elem, a, b)
+    lp = hw.lane_product(elem, a, b, lane_arch)
     if elem.kind == "int":
         outs = {"product": (lp.product, 2 * elem.bits, True)}
     else:
@@ -472,7 +473,7 @@ def lane_vectors(elem, copies: int = LANE_COPIES) -> Vectors:
                 "sig": (lp.sig, 2 * (elem.mbits + 1), False),
                 "nan": (lp.nan.astype(np.int64), 1, False), "inf": (lp.inf.astype(np.int64), 1, False)}
     return Vectors(
-        name=f"lanes_{elem.name}",
+        name=f"lanes_{elem.name}" + (f"_{lane_arch}" if lane_arch not in (None, "twos", "standard") else ""),
         clocked=False,
         inputs={"a": pack(a, elem.bits), "b": pack(b, elem.bits)},
         expect={p: pack(v, w) for p, (v, w, _) in outs.items()},
