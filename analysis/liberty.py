@@ -724,9 +724,11 @@ def read_liberty(path: str | os.PathLike, *, use_cache: bool | None = None) -> L
     sha = file_sha256(path)
     if sha in _MEMO:
         return _MEMO[sha]
-    from intfp.cache import cache_enabled
+    from intfp.cache import cache_enabled, code_fingerprint
     use_cache = cache_enabled() if use_cache is None else (use_cache and cache_enabled())
-    pkl = _cache_dir() / f"{sha[:32]}.v2.pkl" if use_cache else None
+    # keyed by the file and by this parser's code: a parser change never reads an old pickle
+    pkl = _cache_dir() / f"{sha[:32]}.{code_fingerprint('intfp.analysis.liberty')[:16]}.pkl" \
+        if use_cache else None
     if use_cache and pkl.is_file():
         try:
             with open(pkl, "rb") as f:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from intfp.cache import code_fingerprint
+
 from .vectors import Vectors
 
 __all__ = ["SimResult", "SimulatorError", "SIMULATORS", "default_simulator", "check_simulator",
@@ -38,10 +40,10 @@ __all__ = ["SimResult", "SimulatorError", "SIMULATORS", "default_simulator", "ch
 TIMESCALE = ("1ns", "1ps")     # Amaranth's Verilog has no `timescale; cocotb's Clock needs one
 _PKG = Path(__file__).resolve().parent
 # What a build depends on (the CLI and tests are not part of the hardware).
-_SOURCES = [_PKG.parent / "rtl" / f for f in ("components.py", "units.py", "mixed.py", "harness.py",
-                                            "export.py")] + \
-           [_PKG.parent / "models" / f for f in ("hwmodel.py", "formats.py")] + \
-           [_PKG / "runner.py"]                       # the simulator flags live here
+#: What a build is made from: the source of every module these can import (found by
+#: :func:`intfp.cache.code_fingerprint`, never a hand-kept list) - the units and their lanes, the
+#: harness, the Verilog export, the models they use - and this module (the simulator flags).
+_BUILD_CODE = ("intfp.rtl.units", "intfp.rtl.harness", "intfp.rtl.export", "intfp.sim.runner")
 
 
 class SimulatorError(RuntimeError):
@@ -77,9 +79,7 @@ def _digest(key: str) -> str:
     import amaranth
     h = hashlib.sha256(key.encode())
     h.update(amaranth.__version__.encode())
-    for path in _SOURCES:
-        if path.exists():
-            h.update(path.read_bytes())
+    h.update(code_fingerprint(*_BUILD_CODE).encode())
     return h.hexdigest()[:16]
 
 

@@ -254,3 +254,21 @@ def test_cache_entry_replaced_by_a_directory_is_a_clear_error(monkeypatch, tmp_p
         cache_get("k", key)
     with pytest.raises(CacheError, match="cannot write"):
         cache_put("k", key, {"v": 2})
+
+
+def test_simulation_builds_and_liberty_parses_are_keyed_by_their_code():
+    """The cocotb build cache and the liberty parse cache: keyed by the code closure, not a
+    hand-kept list (the list had missed rtl/lanes.py, the lane architectures)."""
+    from intfp.sim import runner
+    c = set(import_closure(*runner._BUILD_CODE))
+    assert {"intfp.rtl.lanes", "intfp.rtl.components", "intfp.rtl.harness", "intfp.rtl.export",
+            "intfp.models.hwmodel", "intfp.sim.runner"} <= c
+    d1 = runner._digest("k")
+    cache._code_fingerprint_cached.cache_clear()
+    orig = cache.code_fingerprint
+    try:
+        runner.code_fingerprint = lambda *e, **k: "edited lanes"
+        assert runner._digest("k") != d1
+    finally:
+        runner.code_fingerprint = orig
+    assert runner._digest("k") == d1
