@@ -123,7 +123,8 @@ ALL_LIBRARIES = ("generic45", "nangate45", "sky130hd", "sg13g2", "asap7", "gf180
 @click.option("--workers", type=int, default=None, help="LocalCluster worker processes.")
 @click.option("--lane-arch", "lane_arch", default=None,
               help="Comma-separated lane architectures to choose from (default: the main job's: "
-                   "twos, booth, signmag, signmag_tree, standard)")
+                   "twos, booth, signmag_tree, standard; signmag in-lane is dominated, see "
+                   "docs/lane-architectures.md)")
 @click.option("--seed", default=0, show_default=True)
 def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
     """INT vs FP at each side's best lane architecture and one matched clock, per library and

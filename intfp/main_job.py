@@ -47,7 +47,7 @@ class Plan:
     stream_workload: str = "hla"                   # its recorded operands drive the energy runs
     #: Lane architectures synthesized for every block unit (each unit takes those of its
     #: element kind); the verdict picks each side's best at the matched clock.
-    lane_archs: tuple = ("twos", "booth", "signmag", "signmag_tree", "standard")
+    lane_archs: tuple = ("twos", "booth", "signmag_tree", "standard")
     #: Synthetic operand streams besides the recorded workload's (energy of every unit on each).
     extra_streams: tuple = ("gaussian", "heavy")
     verify_blocks: int = 2000
