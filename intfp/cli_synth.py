@@ -368,6 +368,29 @@ def check_out_dir(out_dir) -> None:
         raise click.BadParameter(f"{str(out_dir)!r} is not writable", param_hint="--out")
 
 
+def _output_options(f):
+    """The options ``intfp synth`` and ``intfp energy`` share: timing model, caching, output."""
+    options = [
+        click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
+                     show_default=True,
+                     help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
+                          "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)"),
+        click.option("--wire-load/--no-wire-load", default=False, show_default=True,
+                     help="Add the library's wire-load capacitance per net (wire_pj)"),
+        click.option("--no-cache", is_flag=True, callback=_no_cache_option,
+                     help="Neither read nor write any cache (results, liberty parses): nothing is written"),
+        click.option("--format", "out_fmt", type=click.Choice(_FORMATS), default=None,
+                     help="table: aligned terminal table; md: Markdown; csv / json: every row and column "
+                          "at full precision. Default: table on a terminal, md otherwise"),
+        click.option("--per-lane", is_flag=True,
+                     help="One row per lane instance (multiplier_0 ...) instead of one per kind (multiplier x32)"),
+        click.option("--json", "as_json", is_flag=True, help="Same as --format json"),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
 @click.command()
 @click.option("--formats", "-f", required=True,
               help="Comma-separated unit formats, e.g. mxfp8_e4m3,mxint8,nvfp4,nvint4 "
@@ -402,29 +425,16 @@ def check_out_dir(out_dir) -> None:
               help="Comma-separated alignment-window widths to sweep for FP block units (default: the study's)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write CSV / Markdown / HTML reports and figures to this directory")
-@click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
-              show_default=True,
-              help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
-                   "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
-@click.option("--wire-load/--no-wire-load", default=False, show_default=True,
-              help="Add the library's wire-load capacitance per net (wire_pj)")
-@click.option("--no-cache", is_flag=True, callback=_no_cache_option,
-              help="Neither read nor write any cache (results, liberty parses): nothing is written")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
-              help="table: aligned terminal table; md: Markdown; csv / json: every row and column "
-                   "at full precision. Default: table on a terminal, md otherwise")
-@click.option("--per-lane", is_flag=True,
-              help="One row per lane instance (multiplier_0 ...) instead of one per kind (multiplier x32)")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json")
+@_output_options
 def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, lane_arch,
           stages, booth, jobs, scheduler, windows, out_dir, delay_model, wire_load, no_cache,
-          fmt, per_lane, as_json):
+          out_fmt, per_lane, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
     from intfp.analysis.flow import sweep
     from intfp.analysis.reports import table5, write_reports
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
-    fmt = _pick_format(fmt, as_json)
+    fmt = _pick_format(out_fmt, as_json)
     as_json = fmt == "json"
     if out_dir:
         check_out_dir(out_dir)                 # before the sweep, not after it
@@ -458,20 +468,7 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
 @click.option("--cycles", type=int, default=33, show_default=True)
 @click.option("--streams", type=int, default=512, show_default=True)
 @click.option("--clock-ns", type=float, default=None)
-@click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
-              show_default=True,
-              help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
-                   "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)")
-@click.option("--wire-load/--no-wire-load", default=False, show_default=True,
-              help="Add the library's wire-load capacitance per net (wire_pj)")
-@click.option("--no-cache", is_flag=True, callback=_no_cache_option,
-              help="Neither read nor write any cache (results, liberty parses): nothing is written")
-@click.option("--format", "out_fmt", type=click.Choice(_FORMATS), default=None,
-              help="table: aligned terminal table; md: Markdown; csv / json: every row and column "
-                   "at full precision. Default: table on a terminal, md otherwise")
-@click.option("--per-lane", is_flag=True,
-              help="One row per lane instance (multiplier_0 ...) instead of one per kind (multiplier x32)")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json")
+@_output_options
 def energy(fmt, stream, kind, lanes, liberty, cycles, streams, clock_ns, delay_model, wire_load,
            no_cache, out_fmt, per_lane, as_json):
     """Energy per block op and per MAC of one unit on one operand stream (activity-based:

@@ -1,6 +1,8 @@
 """``intfp workload NAME``: run a registered workload under several formats (see docs/workloads.md)."""
 from __future__ import annotations
 
+from intfp.models.workloads.registry import call_with_options
+
 from intfp.models.workloads.tables import markdown_table  # noqa: F401  (used by the commands)
 
 import ast
@@ -48,28 +50,10 @@ def experiment_function(name: str):
 
 def run_experiment(name: str, **kwargs):
     """Run experiment ``name`` (:data:`EXPERIMENTS`) with keyword overrides checked against its signature."""
-    import inspect
-
-    import torch
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; allowed: {', '.join(EXPERIMENTS)}")
     fn = experiment_function(name)
-    params = inspect.signature(fn).parameters
-    unknown = set(kwargs) - set(params)
-    if unknown:
-        raise ValueError(f"{name} has no option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(params)}")
-    for k, v in kwargs.items():
-        default = params[k].default
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and \
-                (isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(default, int) and
-                                                                           not isinstance(v, int))):
-            raise ValueError(f"{name} option {k}={v!r}: expected {type(default).__name__} like the default {default!r}")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return fn(**kwargs)
-    finally:
-        torch.set_num_threads(threads)
+    return call_with_options(name, fn, kwargs)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,7 +11,7 @@ import torch
 
 from intfp.models.metrics import qsnr
 
-__all__ = ["Workload", "register", "qsnr_db", "rel_err"]
+__all__ = ["Workload", "register", "qsnr_db", "rel_err", "call_with_options"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,26 @@ def rel_err(ref, out) -> float:
     ref = torch.as_tensor(ref).detach().double()
     out = torch.as_tensor(out).detach().double()
     return float(torch.linalg.vector_norm(out - ref) / torch.linalg.vector_norm(ref))
+
+
+def call_with_options(name: str, fn: Callable, kwargs: dict):
+    """``fn(**kwargs)`` for a command ``name`` whose ``-o key=value`` options are ``fn``'s
+    keywords: unknown keys and values of the wrong type are errors naming them; torch runs
+    single-threaded (the experiments are small; threads only contend on 2 cores)."""
+    import inspect
+    params = inspect.signature(fn).parameters
+    unknown = set(kwargs) - set(params)
+    if unknown:
+        raise ValueError(f"{name} has no option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(params)}")
+    for k, v in kwargs.items():
+        default = params[k].default
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and \
+                (isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(default, int) and
+                                                                           not isinstance(v, int))):
+            raise ValueError(f"{name} option {k}={v!r}: expected {type(default).__name__} like the default {default!r}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn(**kwargs)
+    finally:
+        torch.set_num_threads(threads)

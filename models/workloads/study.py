@@ -18,7 +18,8 @@ quantizes: the linear layers (``quant/utils.py::wrap_to_quant_model``), not the 
 """
 from __future__ import annotations
 
-import inspect
+from intfp.models.workloads.registry import call_with_options
+
 
 import numpy as np
 import pandas as pd
@@ -189,19 +190,4 @@ def run_study(name: str, **kwargs):
     if name not in STUDY_COMMANDS:
         raise ValueError(f"unknown study command {name!r}; allowed: {', '.join(STUDY_COMMANDS)}")
     fn = STUDY_COMMANDS[name]
-    params = inspect.signature(fn).parameters
-    unknown = set(kwargs) - set(params)
-    if unknown:
-        raise ValueError(f"{name} has no option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(params)}")
-    for k, v in kwargs.items():
-        default = params[k].default
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and \
-                (isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(default, int) and
-                                                                           not isinstance(v, int))):
-            raise ValueError(f"{name} option {k}={v!r}: expected {type(default).__name__} like the default {default!r}")
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return fn(**kwargs)
-    finally:
-        torch.set_num_threads(torch_threads)
+    return call_with_options(name, fn, kwargs)
