@@ -22,7 +22,12 @@ import pandas as pd
 from .analytic import PUBLISHED_TABLE5
 
 __all__ = ["PAIRS", "VERDICT_COLUMNS", "study_ratio", "verdict_table", "verdict_units",
-           "plot_verdict"]
+           "plot_verdict", "verdict_summary"]
+
+#: Short names of the libraries (by the prefix of their ``library (...)`` name).
+LIBRARY_SHORT = {"intfp_generic45": "generic45", "NangateOpenCellLibrary": "nangate45",
+                 "sky130_fd_sc_hd": "sky130hd", "sg13g2_stdcell": "sg13g2", "asap7sc7p5t": "asap7",
+                 "gf180mcu": "gf180"}
 
 #: (INT unit, FP unit): the study's four format pairs and its Table 7 mixed pair.
 PAIRS = (("mxint8", "mxfp8_e4m3"), ("mxint6", "mxfp6_e2m3"), ("mxint4", "mxfp4_e2m1"),
@@ -114,3 +119,37 @@ def plot_verdict(v: pd.DataFrame, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def verdict_summary(v: pd.DataFrame | str) -> str:
+    """Markdown tables of a verdict (a frame or its CSV): per pair and library, INT / FP energy
+    per MAC on each stream, area per lane, the INT architecture picked and the study's ratios."""
+    if isinstance(v, str):
+        v = pd.read_csv(v)
+    v = v.copy()
+    v["lib"] = v["library"].map(lambda x: next((b for a, b in LIBRARY_SHORT.items()
+                                                if str(x).startswith(a)), x))
+    libs = [b for b in LIBRARY_SHORT.values() if b in set(v["lib"])] + \
+        sorted(set(v["lib"]) - set(LIBRARY_SHORT.values()))
+    pairs = [p for p in (f"{i} / {f}" for i, f in PAIRS) if p in set(v["pair"])]
+    out = []
+    for title, col, stream in [*((f"energy per MAC, INT / FP, stream {s}", "energy_x", s)
+                                 for s in dict.fromkeys(v["stream"])),
+                               ("area per lane, INT / FP", "area_x", None)]:
+        d = v if stream is None else v[v["stream"] == stream]
+        t = d.pivot_table(index="pair", columns="lib", values=col, aggfunc="first")
+        t = t.reindex(index=pairs, columns=libs)
+        study = d.drop_duplicates("pair").set_index("pair")["study_" + col]
+        lines = [f"{title}:", "", "| pair | " + " | ".join(libs) + " | study |",
+                 "|---|" + "---:|" * (len(libs) + 1)]
+        for p in pairs:
+            cells = [f"{x:.2f}" if x == x else "-" for x in t.loc[p]]
+            st = study.get(p, float("nan"))
+            lines.append(f"| {p} | " + " | ".join(cells) + f" | {st:.2f} |" if st == st
+                         else f"| {p} | " + " | ".join(cells) + " | - |")
+        out.append("\n".join(lines))
+    arch = v.groupby("pair")["int_arch"].agg(lambda s: ", ".join(sorted(set(s))))
+    out.append("INT lane architecture picked: " + "; ".join(f"{p}: {arch[p]}" for p in pairs))
+    clocks = v.groupby("lib")["clock_ns"].first().reindex(libs)
+    out.append("matched clock (ns): " + ", ".join(f"{k} {c:.1f}" for k, c in clocks.items()))
+    return "\n\n".join(out)

@@ -152,6 +152,5 @@ def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
                         seed=seed, scheduler=scheduler, n_workers=workers)
     except (RuntimeError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from e
-    cols = ["pair", "library", "stream", "int_arch", "fp_arch", "area_x", "energy_x", "clock_ns",
-            "study_area_x", "study_energy_x"]
-    click.echo(v[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    from intfp.analysis.verdict import verdict_summary
+    click.echo(verdict_summary(v))
