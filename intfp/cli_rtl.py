@@ -11,38 +11,35 @@ __all__ = ["rtl"]
 _KINDS = ("block", "scalar", "mixed")
 
 
-def _kind(fmt: str, kind: str | None) -> str:
-    return kind or ("mixed" if "+" in fmt else "block")
+def _unit_options(f):
+    """FMT and the unit parameters ``intfp rtl export`` and ``verify`` share (one unit spec)."""
+    options = [
+        click.argument("fmt"),
+        click.option("--kind", type=click.Choice(_KINDS), default=None,
+                     help="block, scalar MAC or mixed (default: from FMT: mxfp8+nvfp4 mixed, "
+                          "e4m3 scalar, else block)."),
+        click.option("--lanes", type=int, default=None, help="Lanes k (default 32 for MX, 16 for NV)."),
+        click.option("--window", type=int, default=None,
+                     help="FP aligner width n (default the study's rule)."),
+        click.option("--lane-arch", "lane_arch", default=None,
+                     help="Lane architecture of a block unit (INT: twos, booth, baugh_wooley, "
+                          "signmag, signmag_tree; FP: standard)"),
+        click.option("--stages", type=click.IntRange(1, 4), default=1, show_default=True,
+                     help="Pipeline stages of a block unit (registers after the tree, the lanes, "
+                          "the normalizer)"),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
 
 
-def _build(fmt: str, kind: str, lanes, window, pipeline):
-    from intfp.rtl.units import make_unit
-
-    params = {}
-    if window is not None:
-        params["window"] = window
-    if pipeline:
-        params["pipeline"] = pipeline
+def _resolve(fmt, kind, lanes, window, lane_arch, stages):
+    """The unit spec of the command's words; a bad word is a usage error naming it."""
+    from intfp.models.spec import resolve_unit
     try:
-        return make_unit(fmt, kind=kind, lanes=lanes, **params)
+        return resolve_unit(fmt, kind, lanes, window, stages - 1, lane_arch)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
-
-
-def unit_top_name(fmt: str, kind: str, unit) -> str:
-    """Verilog module name: ``<fmt>_k<lanes>`` (``_w<n>`` for a non-default window, ``_p1``
-    when pipelined), ``mac_<element>`` or ``mixed_<a>_<b>``."""
-    if kind == "block":
-        from intfp.models.hwmodel import default_window
-
-        spec = unit.spec
-        name = f"{spec.fmt.name}_k{spec.lanes}"
-        if spec.is_fp and spec.window != default_window(spec.elem):
-            name += f"_w{spec.window}"
-        return name + ("_p1" if unit.latency > 1 else "")
-    if kind == "scalar":
-        return f"mac_{unit.elem.name}"
-    return "mixed_" + fmt.lower().replace("+", "_")
 
 
 class _ToolFault(click.ClickException):
@@ -67,26 +64,21 @@ def list_units(kind):
 
 
 @rtl.command()
-@click.argument("fmt")
-@click.option("--kind", type=click.Choice(_KINDS), default=None,
-              help="block (default), scalar MAC, or mixed (default when FMT contains '+').")
-@click.option("--lanes", type=int, default=None, help="Lanes k (default 32 for MX, 16 for NV).")
-@click.option("--window", type=int, default=None, help="FP aligner width n (default the study's rule).")
-@click.option("--pipeline", type=click.IntRange(0, 1), default=0, show_default=True,
-              help="1 registers the adder-tree output.")
+@_unit_options
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("out/rtl"), show_default=True, help="Directory for <name>.v.")
-def export(fmt, kind, lanes, window, pipeline, out_dir):
-    """Write FMT's unit as Verilog (FMT: a preset such as mxfp8_e4m3, nvint4; an element for
-    --kind scalar; mxfp8+nvfp4 or mxint8+nvint4 for a mixed unit)."""
+def export(fmt, kind, lanes, window, lane_arch, stages, out_dir):
+    """Write FMT's unit as Verilog, in <module>.v with the unit's top-module name (FMT: a preset
+    such as mxfp8_e4m3, nvint4; an element for a scalar MAC; mxfp8+nvfp4 or mxint8+nvint4 for a
+    mixed unit)."""
     from amaranth import Shape
     from amaranth.lib import wiring
 
     from intfp.rtl.export import write_verilog
+    from intfp.rtl.units import make_unit
 
-    kind = _kind(fmt, kind)
-    unit = _build(fmt, kind, lanes, window, pipeline)
-    name = unit_top_name(fmt, kind, unit)
+    spec = _resolve(fmt, kind, lanes, window, lane_arch, stages)
+    unit, name = make_unit(spec), spec.top
     path = write_verilog(unit, name, out_dir)
     click.echo(f"wrote {path}")
     for port, member in unit.signature.members.items():
@@ -96,11 +88,7 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
 
 
 @rtl.command()
-@click.argument("fmt")
-@click.option("--kind", type=click.Choice(_KINDS), default=None,
-              help="block (default), scalar MAC, or mixed (default when FMT contains '+').")
-@click.option("--lanes", type=int, default=None, help="Lanes k (default 32 for MX, 16 for NV).")
-@click.option("--window", type=int, default=None, help="FP aligner width n (default the study's rule).")
+@_unit_options
 @click.option("--blocks", "n", type=click.IntRange(1), default=2000, show_default=True,
               help="Random and corner-case blocks to simulate.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -110,12 +98,7 @@ def export(fmt, kind, lanes, window, pipeline, out_dir):
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default=None,
               help="cocotb's simulator (default: $INTFP_SIMULATOR, else verilator when "
                    "Verilator >= 5.036 is installed, else icarus).")
-@click.option("--lane-arch", "lane_arch", default=None,
-              help="Lane architecture of a block unit (INT: twos, booth, baugh_wooley, signmag, "
-                   "signmag_tree; FP: standard)")
-@click.option("--stages", type=click.IntRange(1, 4), default=1, show_default=True,
-              help="Pipeline stages of a block unit (verified with its latency)")
-def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator, lane_arch, stages):
+def verify(fmt, kind, lanes, window, lane_arch, stages, n, seed, no_lanes, hierarchical, simulator):
     """Simulate FMT's unit (cocotb on Verilator or Icarus) and compare every output with the
     model.
 
@@ -124,11 +107,7 @@ def verify(fmt, kind, lanes, window, n, seed, no_lanes, hierarchical, simulator,
     from intfp.sim import checks
     from intfp.sim.runner import SimulatorError, check_simulator
 
-    from intfp.models.spec import resolve_unit
-    try:
-        unit = resolve_unit(fmt, kind, lanes, window, stages - 1, lane_arch)   # validate first
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
+    unit = _resolve(fmt, kind, lanes, window, lane_arch, stages)      # validate first
     try:
         sim = check_simulator(simulator)
     except ValueError as e:                                  # a bad $INTFP_SIMULATOR

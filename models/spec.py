@@ -156,10 +156,15 @@ def _infer_kind(name: str) -> str:
 
 def _top(kind: str, name: str, lanes: int, window, pipeline: int, default_window,
          lane_arch: str | None = None) -> str:
+    """The unit's one module name (netlists, exported Verilog files): ``<fmt>_k<lanes>`` plus
+    ``_w<n>`` for a non-default window, ``_<arch>`` for a non-default lane architecture and
+    ``_p<levels>`` when pipelined; ``mac_<element>``; ``mixed_<a>_<b>_k<lanes>``."""
     safe = "".join(ch if ch.isalnum() else "_" for ch in name)
     if kind == "scalar":
         return f"mac_{safe}"
-    top = f"unit_{safe}_k{lanes}"
+    if kind == "mixed":
+        return f"mixed_{safe}_k{lanes}"
+    top = f"{safe}_k{lanes}"
     if window is not None and window != default_window:
         top += f"_w{window}"
     if lane_arch and lane_arch not in (a[0] for a in LANE_ARCHS.values()):

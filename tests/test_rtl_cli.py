@@ -78,3 +78,21 @@ def test_verify_exits_nonzero_on_mismatch(monkeypatch):
     monkeypatch.setattr(checks, "check_block", lambda *a, **k: bad)
     r = _run("verify", "mxint4", "--no-lanes")
     assert r.exit_code == 1 and "FAIL block_mxint4_k32" in r.output and "dot: 1 rows" in r.output
+
+
+def test_export_names_each_variant_apart(tmp_path):
+    """The exported file takes the unit spec's one module name: variants never overwrite each
+    other (the earlier naming ignored the lane architecture and deeper pipelines)."""
+    from click.testing import CliRunner
+
+    from intfp.cli import main
+    names = set()
+    for extra in ([], ["--lane-arch", "booth"], ["--stages", "2"], ["--stages", "4"], ["--window", "16"]):
+        fmt = "mxfp8_e4m3" if "--window" in extra else "mxint4"
+        r = CliRunner().invoke(main, ["rtl", "export", fmt, "--lanes", "4", "-o", str(tmp_path), *extra])
+        assert r.exit_code == 0, r.output
+        names.add(r.output.split("wrote ")[1].split()[0])
+    assert {n.rsplit("/", 1)[1] for n in names} == {"mxint4_k4.v", "mxint4_k4_booth.v", "mxint4_k4_p1.v",
+                                                     "mxint4_k4_p3.v", "mxfp8_e4m3_k4_w16.v"}
+    r = CliRunner().invoke(main, ["rtl", "export", "mxint4", "--lane-arch", "wallace"])
+    assert r.exit_code == 2 and "wallace" in r.output
