@@ -48,6 +48,17 @@ def check_int(name: str, value, minimum: int = 1, power_of_two: bool = False) ->
     return value
 
 
+def check_aligner(sig_bits, exp_bits, lanes, window) -> tuple[int, int, int, int]:
+    """Validate an aligner's parameters (every aligner variant takes the same four)."""
+    sig_bits = check_int("sig_bits", sig_bits)
+    exp_bits = check_int("exp_bits", exp_bits)
+    lanes = check_int("lanes", lanes, power_of_two=True)
+    if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
+        raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
+                         f"got {window!r}")
+    return sig_bits, exp_bits, lanes, window
+
+
 def _element(elem) -> ElementFormat:
     if isinstance(elem, ElementFormat):
         return elem
@@ -190,13 +201,8 @@ class Aligner(wiring.Component):
 
     @validating
     def __init__(self, sig_bits: int, exp_bits: int, lanes: int, window: int):
-        self._sig_bits = check_int("sig_bits", sig_bits)
-        self._exp_bits = check_int("exp_bits", exp_bits)
-        self._lanes = check_int("lanes", lanes, power_of_two=True)
-        if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
-            raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
-                             f"got {window!r}")
-        self._window = window
+        self._sig_bits, self._exp_bits, self._lanes, self._window = \
+            check_aligner(sig_bits, exp_bits, lanes, window)
         super().__init__({
             "sig": In(data.ArrayLayout(unsigned(sig_bits), lanes)),
             "exp": In(data.ArrayLayout(unsigned(exp_bits), lanes)),

@@ -38,7 +38,8 @@ from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
 
 from intfp.models.hwmodel import DotSpec
 
-from .components import AdderTree, Aligner, ComparatorTree, LaneMultiplier, check_int, validating
+from .components import (AdderTree, Aligner, ComparatorTree, LaneMultiplier, check_aligner,
+                         check_int, validating)
 
 __all__ = ["INT_LANE_ARCHS", "LANE_OUTPUTS", "TREE_SCHEMES", "IntLaneMultiplier",
            "SignMagAdderTree", "IntLaneArray", "MagnitudeAligner", "OnesAligner", "FPLaneArray",
@@ -425,13 +426,8 @@ class MagnitudeAligner(wiring.Component):
 
     @validating
     def __init__(self, sig_bits: int, exp_bits: int, lanes: int, window: int):
-        self._sig_bits = check_int("sig_bits", sig_bits)
-        self._exp_bits = check_int("exp_bits", exp_bits)
-        self._lanes = check_int("lanes", lanes, power_of_two=True)
-        if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
-            raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
-                             f"got {window!r}")
-        self._window = window
+        self._sig_bits, self._exp_bits, self._lanes, self._window = \
+            check_aligner(sig_bits, exp_bits, lanes, window)
         super().__init__({
             "sig": In(data.ArrayLayout(unsigned(sig_bits), lanes)),
             "exp": In(data.ArrayLayout(unsigned(exp_bits), lanes)),
@@ -466,13 +462,8 @@ class OnesAligner(wiring.Component):
 
     @validating
     def __init__(self, sig_bits: int, exp_bits: int, lanes: int, window: int):
-        self._sig_bits = check_int("sig_bits", sig_bits)
-        self._exp_bits = check_int("exp_bits", exp_bits)
-        self._lanes = check_int("lanes", lanes, power_of_two=True)
-        if isinstance(window, bool) or not isinstance(window, int) or window < sig_bits:
-            raise ValueError(f"window must be an int >= {sig_bits} (one significand product), "
-                             f"got {window!r}")
-        self._window = window
+        self._sig_bits, self._exp_bits, self._lanes, self._window = \
+            check_aligner(sig_bits, exp_bits, lanes, window)
         super().__init__({
             "sig": In(data.ArrayLayout(unsigned(sig_bits), lanes)),
             "exp": In(data.ArrayLayout(unsigned(exp_bits), lanes)),
