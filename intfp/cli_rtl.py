@@ -165,10 +165,3 @@ def accuracy(n, seed, formats):
         click.echo(f"| {r['fmt']} | {w} | {100 * g['correctly_rounded']:.2f}% | {g['mean_rel']:.2e} | "
                    f"{g['max_rel']:.2e} | {100 * h['correctly_rounded']:.2f}% | {h['mean_rel']:.2e} | "
                    f"{h['max_norm']:.2e} |")
-
-
-def _elem_of(fmt: str) -> str:
-    from intfp.models.formats import ELEMENT_FORMATS, block_format
-
-    key = fmt.lower()
-    return key if key in ELEMENT_FORMATS else block_format(key).element.name
