@@ -17,6 +17,7 @@ Sources (see ``docs/formats.md``):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -26,6 +27,8 @@ __all__ = [
     "ElementFormat", "ScaleFormat", "BlockFormat",
     "ELEMENT_FORMATS", "SCALE_FORMATS", "PRESETS", "ALIASES",
     "element_format", "scale_format", "block_format", "format_names",
+    "parse_element", "parse_block_format", "is_grammar_name", "FORMAT_GRAMMAR", "ELEMENT_GRAMMAR",
+    "ELEMENT_BITS", "FP_EBITS", "BLOCK_SIZES", "FAMILIES",
 ]
 
 
@@ -254,16 +257,128 @@ def format_names() -> list[str]:
 
 
 def element_format(name: str | ElementFormat) -> ElementFormat:
+    """An element format by name: a preset element (:data:`ELEMENT_FORMATS`), any other
+    ``e<X>m<Y>`` / ``int<N>`` of the grammar (:func:`parse_element`), INT ones also as
+    ``<name>_asym`` (the extra code -2^(b-1))."""
     if isinstance(name, ElementFormat):
         return name
-    key = str(name).lower()
-    if key.endswith("_asym") and key[:-5] in ELEMENT_FORMATS:
-        return ELEMENT_FORMATS[key[:-5]].with_asymmetric_int()
-    try:
+    key = str(name).strip().lower()
+    asym = key.endswith("_asym")
+    base = key.removesuffix("_asym")
+    if base in ELEMENT_FORMATS:
+        elem = ELEMENT_FORMATS[base]
+    elif _ELEM_RE.fullmatch(base):
+        elem = parse_element(base)
+    else:
+        raise ValueError(f"unknown element format {name!r}; allowed: {', '.join(ELEMENT_FORMATS)}, "
+                         f"or any {ELEMENT_GRAMMAR} (INT formats also as '<name>_asym')")
+    return elem.with_asymmetric_int() if asym else elem
+
+
+# -- the format grammar -------------------------------------------------------------------------
+#
+# Elements: ``e<X>m<Y>`` (sign, X exponent bits, Y mantissa bits, OCP bias 2^(X-1) - 1) and
+# ``int<N>`` (N-bit symmetric two's complement), N = 1 + X + Y or N from ELEMENT_BITS.
+# Block formats: ``mx:<elem>[/b<K>][/ue8m0]`` (one UE8M0 power-of-two scale per block of K,
+# default 32) and ``nv:<elem>[/b<K>][/e4m3]`` (an E4M3 scale per block, default K = 16, times
+# an FP32 per-tensor scale, as NVFP4). A point of the grammar that a preset names resolves
+# to the preset (``mx:e4m3/b32/ue8m0`` is ``mxfp8_e4m3``); presets keep their special values.
+#
+# Special values of a non-preset element (the FP6 / FP4 rule of OCP MX v1.0, section 5.3.3):
+# no Inf, no NaN, every code finite; values beyond the largest finite one saturate to it.
+
+#: Element widths the grammar takes: an exhaustive lane check (2^(2N) code pairs) stays
+#: <= 2^16 pairs, and 3 bits is the narrowest with a sign, a zero and two magnitudes.
+ELEMENT_BITS = (3, 8)
+#: FP exponent widths: E1 (a uniform, sign-magnitude grid) to E5 (as E5M2). Wider exponents
+#: leave the FP32 range of the scalar MAC's exact product (E7: 2^128) and the block unit's
+#: 8-bit scale-plus-exponent budget.
+FP_EBITS = (1, 5)
+#: Block sizes of the grammar: powers of two from 8 to 256.
+BLOCK_SIZES = (8, 256)
+FAMILIES = {"mx": ("ue8m0", 32), "nv": ("e4m3", 16)}
+ELEMENT_GRAMMAR = "e<X>m<Y> (X >= 1) or int<N>"
+_ELEM_RE = re.compile(r"e(\d+)m(\d+)|int(\d+)")
+FORMAT_GRAMMAR = ("'mx:<elem>[/b<K>][/ue8m0]' or 'nv:<elem>[/b<K>][/e4m3]' with <elem> "
+                  f"{ELEMENT_GRAMMAR} of {ELEMENT_BITS[0]}..{ELEMENT_BITS[1]} bits and K a power "
+                  f"of two from {BLOCK_SIZES[0]} to {BLOCK_SIZES[1]}, e.g. 'mx:e2m2/b16/ue8m0'")
+
+
+def parse_element(name: str) -> ElementFormat:
+    """The element format ``e<X>m<Y>`` or ``int<N>`` (a preset element keeps its special
+    values; any other is all-finite and saturating). ValueError names the bad field."""
+    key = str(name).strip().lower()
+    if key in ELEMENT_FORMATS:
         return ELEMENT_FORMATS[key]
-    except KeyError:
-        raise ValueError(f"unknown element format {name!r}; allowed: "
-                         f"{', '.join(ELEMENT_FORMATS)} (INT formats also as '<name>_asym')") from None
+    m = _ELEM_RE.fullmatch(key)
+    if not m:
+        raise ValueError(f"element {name!r} is not {ELEMENT_GRAMMAR}")
+    lo, hi = ELEMENT_BITS
+    if m.group(3) is not None:
+        bits = int(m.group(3))
+        if not lo <= bits <= hi:
+            raise ValueError(f"element {name!r}: INT width {bits} is outside {lo}..{hi} bits")
+        return _int(bits)
+    x, y = int(m.group(1)), int(m.group(2))
+    if not FP_EBITS[0] <= x <= FP_EBITS[1]:
+        raise ValueError(f"element {name!r}: exponent bits X={x} outside {FP_EBITS[0]}..{FP_EBITS[1]}")
+    if y < 1:
+        raise ValueError(f"element {name!r}: mantissa bits Y={y}; the grammar needs Y >= 1 "
+                         "(a significand of one bit has no field to multiply)")
+    if not lo <= 1 + x + y <= hi:
+        raise ValueError(f"element {name!r}: 1 + X + Y = {1 + x + y} bits is outside {lo}..{hi}")
+    bias = (1 << (x - 1)) - 1
+    max_ = 2.0 ** ((1 << x) - 1 - bias) * (2.0 - 2.0 ** -y)      # every exponent code is finite
+    return _fp(key, x, y, max_)
+
+
+def parse_block_format(text: str) -> BlockFormat:
+    """A block format of the grammar (:data:`FORMAT_GRAMMAR`), the preset where one names it.
+    ValueError names the bad field and what is allowed."""
+    src = str(text).strip().lower()
+    family, sep, rest = src.partition(":")
+    if not sep or family not in FAMILIES:
+        raise ValueError(f"format {text!r}: family {family if sep else src!r} is not "
+                         f"{' or '.join(FAMILIES)}; write {FORMAT_GRAMMAR}")
+    scale, block = FAMILIES[family]
+    fields = rest.split("/")
+    try:
+        elem = parse_element(fields[0])
+    except ValueError as e:
+        raise ValueError(f"format {text!r}: {e}") from None
+    seen_block = seen_scale = False
+    for f in fields[1:]:
+        if f.startswith("b") and not seen_block and not seen_scale:
+            seen_block = True
+            if not f[1:].isdigit():
+                raise ValueError(f"format {text!r}: block field {f!r} is not b<K> with K an integer")
+            block = int(f[1:])
+            if not BLOCK_SIZES[0] <= block <= BLOCK_SIZES[1] or block & (block - 1):
+                raise ValueError(f"format {text!r}: block size {block} is not a power of two "
+                                 f"from {BLOCK_SIZES[0]} to {BLOCK_SIZES[1]}")
+        elif f in SCALE_FORMATS and not seen_scale:
+            seen_scale = True
+            if f != scale:
+                other = next(k for k, v in FAMILIES.items() if v[0] == f) if \
+                    f in (v[0] for v in FAMILIES.values()) else None
+                hint = f"; write {other}:{fields[0]}/..." if other else ""
+                raise ValueError(f"format {text!r}: scale {f!r} does not belong to the {family} "
+                                 f"family, whose scale is {scale}{hint}")
+        else:
+            raise ValueError(f"format {text!r}: field {f!r} is neither a block size b<K> nor the "
+                             f"scale {scale} (fields in the order <elem>/b<K>/{scale})")
+    canonical = f"{family}:{elem.name}/b{block}/{scale}"
+    for p in PRESETS.values():
+        if p.element == elem and p.block_size == block and p.scale.name == scale:
+            return p
+    return BlockFormat(canonical, elem, block, SCALE_FORMATS[scale],
+                       f"{family.upper()} block format: {elem.name} elements, block {block}, "
+                       f"{scale} scale" + (" x FP32 tensor scale" if scale == "e4m3" else ""))
+
+
+def is_grammar_name(name) -> bool:
+    """True for a string written in the block-format grammar (``<family>:...``)."""
+    return isinstance(name, str) and ":" in name
 
 
 def scale_format(name: str | ScaleFormat) -> ScaleFormat:
@@ -275,8 +390,14 @@ def scale_format(name: str | ScaleFormat) -> ScaleFormat:
         raise ValueError(f"unknown scale format {name!r}; allowed: {', '.join(SCALE_FORMATS)}") from None
 
 
+def _is_element_name(name: str) -> bool:
+    key = name.strip().lower().removesuffix("_asym")
+    return key in ELEMENT_FORMATS or bool(_ELEM_RE.fullmatch(key))
+
+
 def block_format(fmt: str | BlockFormat | ElementFormat, block_size=None, scale=None) -> BlockFormat:
-    """Resolve a format name (preset, alias or element format) to a :class:`BlockFormat`.
+    """Resolve a format name (preset, alias, element format or a block format of the grammar,
+    :data:`FORMAT_GRAMMAR`) to a :class:`BlockFormat`.
 
     ``block_size`` / ``scale`` override the preset's. A bare element name (``"e4m3"``) means a
     direct cast with no scale unless a block size or scale is given, in which case the scale
@@ -284,8 +405,9 @@ def block_format(fmt: str | BlockFormat | ElementFormat, block_size=None, scale=
     """
     if isinstance(fmt, BlockFormat):
         bf = fmt
-    elif isinstance(fmt, ElementFormat) or (isinstance(fmt, str) and (
-            fmt.lower() in ELEMENT_FORMATS or fmt.lower().removesuffix("_asym") in ELEMENT_FORMATS)):
+    elif isinstance(fmt, str) and is_grammar_name(fmt):
+        bf = parse_block_format(fmt)
+    elif isinstance(fmt, ElementFormat) or (isinstance(fmt, str) and _is_element_name(fmt)):
         elem = element_format(fmt)
         if block_size is None and scale is None:
             return BlockFormat(elem.name, elem, PER_TENSOR, SCALE_FORMATS["none"], "direct cast")
@@ -297,7 +419,7 @@ def block_format(fmt: str | BlockFormat | ElementFormat, block_size=None, scale=
         key = ALIASES.get(key, key)
         if key not in PRESETS:
             raise ValueError(f"unknown format {fmt!r}; allowed: {', '.join(format_names())} "
-                             "(INT presets also with an '_asym' suffix)")
+                             f"(INT presets also with an '_asym' suffix), or {FORMAT_GRAMMAR}")
         bf = PRESETS[key]
         if asym:
             bf = replace(bf, name=bf.name + "_asym", element=bf.element.with_asymmetric_int())

@@ -34,7 +34,8 @@ import numpy as np
 from .fp32 import (FP32_INF, FP32_NAN, _fp32_bits_exact, bits_to_f32, f32_to_bits,  # noqa: F401
                    fp32_add, to_fp32)
 from .formats import (E4M3_BIAS, PRESETS, ALIASES, UE8M0_BIAS, BlockFormat, ElementFormat,
-                      ELEMENT_FORMATS, block_format)
+                      ELEMENT_FORMATS, FORMAT_GRAMMAR, _is_element_name, block_format,
+                      element_format, is_grammar_name)
 
 __all__ = [
     "DotSpec", "dot_spec", "aligner_width", "default_window", "block_format_names", "FP32_NAN", "FP32_INF",
@@ -154,13 +155,18 @@ class DotSpec:
 def dot_spec(fmt, lanes: int | None = None, window: int | None = None,
              lane_arch: str | None = None) -> DotSpec:
     """Validate a block unit's parameters; ValueError names the bad parameter and the choices."""
-    if isinstance(fmt, str) and fmt.lower() in ELEMENT_FORMATS:
+    if isinstance(fmt, str) and _is_element_name(fmt):
         raise ValueError(f"fmt={fmt!r} is an element format without a block scale; the block units "
-                         f"take a block format: {', '.join(block_format_names())}")
-    try:
-        bf = block_format(fmt)
-    except ValueError:
-        raise ValueError(f"unknown fmt {fmt!r}; allowed: {', '.join(block_format_names())}") from None
+                         f"take a block format: {', '.join(block_format_names())}, or "
+                         f"{FORMAT_GRAMMAR}")
+    if is_grammar_name(fmt):
+        bf = block_format(fmt)        # its own errors name the bad field
+    else:
+        try:
+            bf = block_format(fmt)
+        except ValueError:
+            raise ValueError(f"unknown fmt {fmt!r}; allowed: {', '.join(block_format_names())}, "
+                             f"or {FORMAT_GRAMMAR}") from None
     if bf.scale.name not in ("ue8m0", "e4m3") or not isinstance(bf.block_size, int):
         raise ValueError(f"unsupported fmt {fmt!r} (scale {bf.scale.name!r}); allowed: "
                          f"{', '.join(block_format_names())}")
@@ -241,7 +247,7 @@ def lane_product(elem, a, b, lane_arch: str | None = None) -> LaneProduct:
     """The lane multiplier, element-wise over arrays of codes. ``lane_arch`` in
     :data:`SIGNMAG_ARCHS`: the sign-magnitude lanes' contract, the code -2^(b-1) (outside a
     symmetric INT format) has magnitude 0, so its products are 0."""
-    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    elem = element_format(elem)
     if elem.kind == "int":
         prod = _int_codes(elem, a) * _int_codes(elem, b)
         if lane_arch in SIGNMAG_ARCHS:
@@ -494,7 +500,7 @@ def scalar_mac_product(elem, a, b) -> np.ndarray:
     """The scalar MAC's product path. INT: the signed code product (int64). FP: the exact product
     a * b as FP32 bits (every E4M3 / E5M2 / FP6 / FP4 product is exact in FP32; a zero product
     has the sign sa ^ sb, as in IEEE multiplication)."""
-    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    elem = element_format(elem)
     lp = lane_product(elem, a, b)
     if elem.kind == "int":
         return lp.product
@@ -509,7 +515,7 @@ def scalar_mac(elem, a, b, acc, acc_bits: int = 32) -> np.ndarray:
     """One MAC step ``acc + a * b``. INT: ``acc`` is a signed ``acc_bits`` integer and the sum
     wraps modulo 2^acc_bits (two's complement). FP: ``acc`` is FP32 bits and the result is the
     FP32 sum of the exact product and acc, rounded once (RNE)."""
-    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    elem = element_format(elem)
     p = scalar_mac_product(elem, a, b)
     if elem.kind == "int":
         mod = 1 << acc_bits
@@ -582,7 +588,7 @@ def exact_window(elem) -> int:
     exponent sum spans 2^(x+1) - 4 binades, plus one 2(y+1)-bit significand product). Only the
     widths up to :data:`MAX_WINDOW` can be built: E4M3 36, E3M2 18, E2M3 12, E2M1 8; E5M2 would
     need 66."""
-    elem = elem if isinstance(elem, ElementFormat) else ELEMENT_FORMATS[elem]
+    elem = element_format(elem)
     if elem.kind != "fp":
         raise ValueError(f"the alignment window applies to FP elements only, not {elem.name!r}")
     return 2 ** (elem.ebits + 1) + 2 * elem.mbits - 2

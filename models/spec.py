@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .formats import ALIASES, ELEMENT_FORMATS, PRESETS, BlockFormat, ElementFormat, block_format
+from .formats import (ALIASES, ELEMENT_FORMATS, FORMAT_GRAMMAR, PRESETS, BlockFormat, ElementFormat,
+                      _is_element_name, block_format, element_format)
 from .hwmodel import LANE_ARCHS, DotSpec, dot_spec
 
 __all__ = ["UnitSpec", "Port", "resolve_unit", "UNIT_KINDS", "MIXED_UNITS", "NV_BLOCK",
@@ -141,15 +142,16 @@ def _default_window(spec: UnitSpec) -> int | None:
 
 
 def unit_kinds_help() -> str:
-    return (f"block: a preset ({', '.join(PRESETS)}) or alias ({', '.join(ALIASES)}); "
-            f"scalar: an element format ({', '.join(ELEMENT_FORMATS)}); "
+    return (f"block: a preset ({', '.join(PRESETS)}), alias ({', '.join(ALIASES)}) or "
+            f"{FORMAT_GRAMMAR}; "
+            f"scalar: an element format ({', '.join(ELEMENT_FORMATS)}, or any e<X>m<Y> / int<N>); "
             f"mixed: {', '.join(MIXED_UNITS)}")
 
 
 def _infer_kind(name: str) -> str:
     if "+" in name:
         return "mixed"
-    if name in ELEMENT_FORMATS:
+    if _is_element_name(name):
         return "scalar"
     return "block"
 
@@ -225,7 +227,9 @@ def resolve_unit(fmt: str | UnitSpec, kind: str | None = None, lanes: int | None
 
 
 def _scalar(name: str, lanes, window, pipeline) -> UnitSpec:
-    if name not in ELEMENT_FORMATS:
+    if ":" in name:                     # a grammar block format: its element
+        name = block_format(name).element.name
+    elif not _is_element_name(name):
         preset = ALIASES.get(name, name)
         if preset not in PRESETS:
             raise ValueError(f"unknown fmt {name!r} for a scalar MAC; allowed: "
@@ -238,7 +242,8 @@ def _scalar(name: str, lanes, window, pipeline) -> UnitSpec:
         raise ValueError(f"window applies to FP block units only, not to the scalar MAC {name!r}")
     if pipeline:
         raise ValueError(f"pipeline applies to block units only, not to the scalar MAC {name!r}")
-    elem = ELEMENT_FORMATS[name]
+    elem = element_format(name)         # its own errors name the bad field (e.g. e6m1)
+    name = elem.name
     acc_bits = 32 if elem.kind == "fp" else _int_acc_bits(elem)
     return UnitSpec(kind="scalar", name=name, lanes=1, window=None, pipeline=0,
                     lane_arch=LANE_ARCHS[elem.kind][0], dots=(),

@@ -64,7 +64,7 @@ from .formats import ElementFormat, block_format, element_format
 __all__ = [
     "DEFAULT_RHO", "DEFAULT_KAPPA_RANGE", "THEORY_SCALES", "STUDY_PAIRS",
     "qsnr_int", "qsnr_fp", "qsnr_theory", "crossover_crest_factor", "crossover_table",
-    "measured_vs_theory",
+    "measured_vs_theory", "gaussian_qsnr",
 ]
 
 #: rho used by the authors' code (``theoretical_comparisons.py``) when ``rho=None``.
@@ -309,6 +309,39 @@ MX_KAPPA_EDGES = (1.8, 2.1, 2.4, 2.7, 3.0, 3.4)
 NV_KAPPA_EDGES = (1.5, 1.8, 2.1, 2.4, 2.7, 3.1)
 
 
+def _gaussian_blocks(bf, n_blocks: int, seed: int):
+    """Per N(0, 1) block of ``bf``'s block size: crest factor, scale overhead read from the
+    stored scale, measured relative error, and the theory's relative error with that block's
+    kappa / rho (exact INT grid) and at the paper's conventions (see :func:`measured_vs_theory`)."""
+    from . import quantize_codes               # lazy: the theory itself does not need the quantizer
+    from .metrics import crest_factor
+
+    if bf.scale.name not in DEFAULT_RHO or not isinstance(bf.block_size, int):
+        raise ValueError(f"the Gaussian-block check needs an MX or NV block format, got {bf.name!r}")
+    g, elem = bf.block_size, bf.element
+    x = np.random.default_rng(seed).standard_normal((n_blocks, g)).astype(np.float32)
+    bc = quantize_codes(x, bf, scale_rule="ceil" if bf.scale.name == "ue8m0" else None)
+    x64 = x.astype(np.float64)
+    rel = np.sum((bc.dequantize().astype(np.float64) - x64) ** 2, axis=1) / np.sum(x64 ** 2, axis=1)
+    kappa = crest_factor(x64, g).reshape(-1)
+    rho = bc.block_scales.reshape(-1).astype(np.float64) * elem.max / np.max(np.abs(x64), axis=1)
+    exact_q = {"qmax": 2 ** (elem.bits - 1) - 1} if elem.kind == "int" else {}
+    r_theory = 10.0 ** (-qsnr_theory(bf, kappa, rho, **exact_q) / 10.0)
+    r_paper = 10.0 ** (-qsnr_theory(bf, kappa) / 10.0)
+    return kappa, rho, rel, r_theory, r_paper
+
+
+def gaussian_qsnr(fmt, n_blocks: int = 1 << 14, seed: int = 0) -> dict:
+    """QSNR (dB) of ``fmt`` on ``n_blocks`` N(0, 1) blocks: ``measured_db`` (quantized with the
+    library's quantizer, the study's ``ceil`` rule for MX) and ``theory_db`` (Theorems 1 / 2 at
+    each block's own crest factor and stored scale overhead, averaged as error energies), with
+    the mean crest factor. One number per format for the design-space explorer."""
+    bf = block_format(fmt)
+    kappa, _, rel, r_theory, _ = _gaussian_blocks(bf, n_blocks, seed)
+    return {"measured_db": float(-10 * np.log10(rel.mean())),
+            "theory_db": float(-10 * np.log10(r_theory.mean())), "kappa_mean": float(kappa.mean())}
+
+
 def measured_vs_theory(fmt, n_blocks: int = 1 << 15, seed: int = 0, kappa_edges=None,
                        min_blocks: int = 200) -> list[dict]:
     """Quantize N(0, 1) blocks with :func:`intfp.models.quantize_codes` and compare the QSNR
@@ -331,24 +364,10 @@ def measured_vs_theory(fmt, n_blocks: int = 1 << 15, seed: int = 0, kappa_edges=
     ``kappa_hi``, ``n_blocks``, ``kappa_mean``, ``rho_mean``, ``measured_db``, ``theory_db``,
     ``paper_db``.
     """
-    from . import quantize_codes               # lazy: the theory itself does not need the quantizer
-    from .metrics import crest_factor
-
     bf = block_format(fmt)
-    if bf.scale.name not in DEFAULT_RHO or not isinstance(bf.block_size, int):
-        raise ValueError(f"measured_vs_theory needs an MX or NV block format, got {fmt!r}")
-    g, elem = bf.block_size, bf.element
     if kappa_edges is None:
         kappa_edges = MX_KAPPA_EDGES if bf.scale.name == "ue8m0" else NV_KAPPA_EDGES
-    x = np.random.default_rng(seed).standard_normal((n_blocks, g)).astype(np.float32)
-    bc = quantize_codes(x, bf, scale_rule="ceil" if bf.scale.name == "ue8m0" else None)
-    x64 = x.astype(np.float64)
-    rel = np.sum((bc.dequantize().astype(np.float64) - x64) ** 2, axis=1) / np.sum(x64 ** 2, axis=1)
-    kappa = crest_factor(x64, g).reshape(-1)
-    rho = bc.block_scales.reshape(-1).astype(np.float64) * elem.max / np.max(np.abs(x64), axis=1)
-    exact_q = {"qmax": 2 ** (elem.bits - 1) - 1} if elem.kind == "int" else {}
-    r_theory = 10.0 ** (-qsnr_theory(bf, kappa, rho, **exact_q) / 10.0)
-    r_paper = 10.0 ** (-qsnr_theory(bf, kappa) / 10.0)
+    kappa, rho, rel, r_theory, r_paper = _gaussian_blocks(bf, n_blocks, seed)
     rows = []
     for lo, hi in zip(kappa_edges[:-1], kappa_edges[1:]):
         sel = (kappa >= lo) & (kappa < hi)

@@ -14,7 +14,7 @@ from amaranth import C, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
+from intfp.models.formats import ElementFormat, element_format
 from intfp.models.hwmodel import DotSpec
 
 __all__ = [
@@ -62,11 +62,7 @@ def check_aligner(sig_bits, exp_bits, lanes, window) -> tuple[int, int, int, int
 def _element(elem) -> ElementFormat:
     if isinstance(elem, ElementFormat):
         return elem
-    try:
-        return ELEMENT_FORMATS[str(elem).lower()]
-    except KeyError:
-        raise ValueError(f"unknown element format {elem!r}; allowed: "
-                         f"{', '.join(ELEMENT_FORMATS)}") from None
+    return element_format(elem)         # ValueError names the bad value and the grammar
 
 
 def _any(terms):

@@ -16,7 +16,7 @@ from amaranth import Elaboratable, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from intfp.models.formats import ELEMENT_FORMATS, PRESETS
+from intfp.models.formats import ELEMENT_FORMATS, PRESETS, element_format
 from intfp.models.hwmodel import DotSpec
 from intfp.models.spec import MAX_PIPELINE, MIXED_UNITS, UNIT_KINDS, UnitSpec, resolve_unit
 
@@ -185,10 +185,7 @@ class ScalarMAC(wiring.Component):
 
     @validating
     def __init__(self, elem, *, acc_bits: int | None = None):
-        if isinstance(elem, str) and elem.lower() in ELEMENT_FORMATS:
-            elem = ELEMENT_FORMATS[elem.lower()]
-        if elem not in ELEMENT_FORMATS.values():
-            raise ValueError(f"unknown element format {elem!r}; allowed: {', '.join(ELEMENT_FORMATS)}")
+        elem = element_format(elem)     # ValueError names the bad value and the grammar
         self._elem = elem
         if elem.kind == "int":
             self._acc_bits = check_int("acc_bits", 32 if acc_bits is None else acc_bits,

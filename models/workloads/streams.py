@@ -7,8 +7,10 @@ one block) is multiplied element-wise with row ``i`` of ``b_codes`` and summed, 
 estimator can replay a real workload bit for bit.
 
 File format: one ``.npz`` per run. Each stream ``name`` is stored as the arrays
-``<name>/a_codes``, ``<name>/a_scales``, ``<name>/b_codes``, ``<name>/b_scales`` plus a JSON
-header (``__meta__``) with ``gemm``, ``fmt``, ``block_size`` and the tensor scales. Writes are
+``<i>/a_codes``, ``<i>/a_scales``, ``<i>/b_codes``, ``<i>/b_scales`` (``i`` its position: a
+stream name may hold any character, e.g. the ``/`` of a format ``mx:e2m2/b16/ue8m0``) plus a
+JSON header (``__meta__``) with each stream's name, ``gemm``, ``fmt``, ``block_size`` and the
+tensor scales. Writes are
 atomic: the archive is written to a temporary file in the target directory and renamed over the
 destination, so a reader never sees a half-written file.
 """
@@ -24,7 +26,7 @@ import numpy as np
 __all__ = ["OperandStream", "save_streams", "load_streams"]
 
 _FIELDS = ("a_codes", "a_scales", "b_codes", "b_scales")
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass
@@ -91,11 +93,12 @@ def save_streams(path: str | os.PathLike, streams: dict[str, OperandStream] | li
     for name, s in streams.items():
         if not isinstance(s, OperandStream):
             raise ValueError(f"stream {name!r} is a {type(s).__name__}, not an OperandStream")
-        if "/" in name or not name:
-            raise ValueError(f"stream names must be non-empty and contain no '/'; got {name!r}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"stream names must be non-empty strings; got {name!r}")
+        key = str(len(meta["streams"]))
         for f in _FIELDS:
-            arrays[f"{name}/{f}"] = getattr(s, f)
-        meta["streams"][name] = {"gemm": s.gemm, "fmt": s.fmt, "block_size": int(s.block_size),
+            arrays[f"{key}/{f}"] = getattr(s, f)
+        meta["streams"][name] = {"key": key, "gemm": s.gemm, "fmt": s.fmt, "block_size": int(s.block_size),
                                  "a_tensor_scale": s.a_tensor_scale, "b_tensor_scale": s.b_tensor_scale}
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     directory = path.parent if str(path.parent) else Path(".")
@@ -121,5 +124,9 @@ def load_streams(path: str | os.PathLike) -> dict[str, OperandStream]:
         meta = json.loads(z["__meta__"].tobytes().decode())
         if meta.get("version") != _VERSION:
             raise ValueError(f"{str(path)!r}: unsupported stream file version {meta.get('version')!r}")
-        return {name: OperandStream(**m, **{f: z[f"{name}/{f}"] for f in _FIELDS})
-                for name, m in meta["streams"].items()}
+        out = {}
+        for name, m in meta["streams"].items():
+            m = dict(m)
+            key = m.pop("key")
+            out[name] = OperandStream(**m, **{f: z[f"{key}/{f}"] for f in _FIELDS})
+        return out
