@@ -20,6 +20,7 @@ _COMMANDS = {
     "energy": "intfp.cli_synth:energy",
     "workload": "intfp.cli_workload:workload",
     "cache": "intfp.cli_cache:cache",
+    "explore": "intfp.explore:explore",
 }
 
 
