@@ -7,14 +7,21 @@ import click
 
 
 @click.command()
+@click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable rows.")
-def formats(as_json):
-    """List the formats and their parameters."""
+def formats(names, as_json):
+    """List the preset formats and their parameters, or those of NAMES (presets or the grammar,
+    e.g. ``intfp formats mx:e2m2/b16/ue8m0 nv:int5/b32``)."""
     from intfp.models import ALIASES, PRESETS
+    from intfp.models.formats import FORMAT_GRAMMAR, block_format
 
+    try:
+        chosen = [block_format(n) for n in names] if names else list(PRESETS.values())
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="NAMES") from None
     rows = []
-    for name, bf in PRESETS.items():
-        e = bf.element
+    for bf in chosen:
+        e, name = bf.element, bf.name
         rows.append({
             "format": name, "element": e.name, "kind": e.kind, "bits": e.bits, "ebits": e.ebits,
             "mbits": e.mbits, "bias": e.bias, "max": e.max, "emax": e.emax,
@@ -31,6 +38,8 @@ def formats(as_json):
     df = pd.DataFrame(rows).drop(columns=["description", "scale_rules"])
     df["aliases"] = df["aliases"].map(lambda a: ",".join(a))
     click.echo(df.to_string(index=False))
+    if not names:
+        click.echo(f"\nAny other point of the grammar works everywhere a preset does: {FORMAT_GRAMMAR}.")
 
 
 @click.command()
