@@ -39,7 +39,9 @@ class ExplorePlan:
     blocks: tuple = (16, 32)
     scales: tuple = ("ue8m0", "e4m3")
     kinds: tuple = ("fp", "int")
-    workload: str = "hla"
+    #: The tiny LM's GEMMs (forward, Linear layers): the LLM question users bring. Its first
+    #: GEMM's recorded operands (``l0.qkv``) drive the energy runs.
+    workload: str = "tiny_lm"
     workload_options: tuple = ()
     #: INT: two's complement (Yosys' array) and sign-magnitude products converted after the
     #: adder tree, the cheapest INT lanes in energy (docs/lane-architectures.md); FP: standard.
@@ -67,7 +69,7 @@ class ExplorePlan:
 
 DEFAULT_EXPLORE = ExplorePlan()
 QUICK_EXPLORE = ExplorePlan(formats=("mx:e2m2/b8/ue8m0", "mx:int5/b8/ue8m0", "nv:e1m2/b8/e4m3"),
-                            workload_options=(("n", 64), ("serial", False)),
+                            workload="hla", workload_options=(("n", 64), ("serial", False)),
                             lane_archs=("twos", "standard"), verify_blocks=100, energy_cycles=9,
                             energy_streams=64, gauss_blocks=512)
 
@@ -194,10 +196,12 @@ def _split(text: str | None) -> tuple:
 @click.option("--blocks", default="16,32", show_default=True, help="Block sizes (8..256).")
 @click.option("--scales", default="ue8m0,e4m3", show_default=True)
 @click.option("--kinds", default="fp,int", show_default=True)
-@click.option("--workload", "-w", default="hla", show_default=True,
-              help="The workload whose recorded operands drive QSNR and energy.")
-@click.option("--lane-arch", "lane_arch", default="twos,signmag_tree,standard", show_default=True,
-              help="Lane architectures synthesized; per format the cheapest in energy is kept.")
+@click.option("--workload", "-w", default=None,
+              help="The workload whose recorded operands drive QSNR and energy (default: tiny_lm; "
+                   "--quick: a small hla).")
+@click.option("--lane-arch", "lane_arch", default=None,
+              help="Comma-separated lane architectures synthesized (default: twos, signmag_tree, "
+                   "standard); per format the cheapest in energy at the clock is kept.")
 @click.option("--library", "-l", default=None, help="Liberty alias or path (default: bundled).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @click.option("--quick", is_flag=True, help="Smoke-sized: three formats of block 8, small runs.")
@@ -222,14 +226,15 @@ def explore(formats, bits, blocks, scales, kinds, workload, lane_arch, library, 
         block_list = tuple(int(b) for b in _split(blocks))
     except ValueError:
         raise click.BadParameter(f"--blocks must be comma-separated integers, got {blocks!r}") from None
+    plan = QUICK_EXPLORE if quick else DEFAULT_EXPLORE
+    workload = workload or plan.workload
     if workload not in workload_names():
         raise click.BadParameter(f"unknown workload {workload!r}; allowed: "
                                  f"{', '.join(workload_names())}")
-    plan = QUICK_EXPLORE if quick else DEFAULT_EXPLORE
     if workload != plan.workload:
         plan = replace(plan, workload=workload, workload_options=())   # options are per workload
     plan = replace(plan, formats=_split(formats) or plan.formats,
-                   lane_archs=_split(lane_arch), library=library,
+                   lane_archs=_split(lane_arch) or plan.lane_archs, library=library,
                    **({} if quick and not formats else
                       dict(bits=bit_range, blocks=block_list, scales=_split(scales),
                            kinds=_split(kinds))))
