@@ -3,41 +3,51 @@
 The reference path (``blocks._run``, ``elements.round_to_grid``) spends about a dozen numpy
 passes per element. This module computes the same float32 results bit for bit (checked against
 the reference on adversarial inputs for every preset in ``tests/test_quantize_kernels.py``)
-with fewer, cheaper passes, all torch in-place ops on cache-resident chunks:
+with fewer, cheaper passes: torch in-place ops on chunks that stay in the core's L2 cache.
 
-* Round half to even by the "magic number" addition: for ``|v| < 2^(k-1)`` the float32 sum
-  ``v + 1.5 * 2^k`` has ulp ``2^(k-23)``, so the FPU's own round-to-nearest-even puts it on
-  the grid of step ``2^(k-23)``, and subtracting the constant again is exact. The constant is a
-  multiple of twice the step, so ties go to even multiples of the step for both signs (this is
-  the classic ``x + 1.5 * 2^52 - 1.5 * 2^52`` rint of doubles, scaled). For an FP element
-  format the step is ``2^(max(E, emin) - M)`` with ``E`` the exponent of the (saturated) value,
-  so the constant is built per element from the float's exponent bits with one integer AND
-  and one integer MAX; an INT element format has one step, so one constant. Both are exact
-  by construction, branch-free, and need no float ``rint`` or per-element scaling by
-  2^(M - E) (three passes in the reference). The sum loses the sign of a result that rounds to
-  zero; FP results take the input's sign back with ``copysign`` (the reference keeps -0.0),
-  INT results are +0.0 as in the reference.
-* Per chunk of rows (default 2^20 elements, 4 MiB: the block amax, the scales and all
-  element passes run while the chunk is in L2/L3), so the input is read from DRAM once and the
-  output written once; NV formats need one more read for the tensor amax, as every
-  implementation does.
-* torch's intra-op threads (OpenMP; ``torch.get_num_threads()``) split every op of a chunk.
-  The chunk loop runs in one persistent worker thread, never in the caller's thread:
-  GNU OpenMP teams do not survive ``fork``, and a forked child (analysis sweeps use
-  process pools) would hang in its first parallel op if the parent's main thread had one.
-  The worker is replaced after fork; inputs below torch's grain size run inline (serial).
+* Round half to even by the "magic number" addition: for ``|v| < 2^22 q`` (``q`` a power of
+  two) the float32 sum ``v + 1.5 * 2^23 q`` has ulp ``q``, so the FPU's own
+  round-to-nearest-even puts it on the grid of step ``q``, and subtracting the constant again
+  is exact. The constant is an even multiple of ``q``, so ties go to even multiples of ``q`` for
+  both signs (the classic ``x + 1.5 * 2^52 - 1.5 * 2^52`` rint of doubles, scaled). For an FP
+  element format the step is ``2^(max(E, emin) - M)`` with ``E`` the exponent of the
+  (saturated) value, so the constant is built per element from the float's exponent bits with
+  one integer AND and one integer MAX; an INT element format has one step, so one constant.
+  The sum loses the sign of a result that rounds to zero: FP results take the input's sign bit
+  back (the reference keeps -0.0); INT results are +0.0 as in the reference.
+* MX (UE8M0) scales are powers of two, so rounding ``x / 2^s`` on the element grid and
+  multiplying by ``2^s`` is rounding ``x`` on the grid scaled by ``2^s``: the kernel works on
+  ``x`` itself, with per-row bounds and constants looked up from tables indexed by the scale
+  exponent. That drops the two scaling passes, and the clamp where the scale rule makes it a
+  no-op (``ceil``: the block max never exceeds ``max * 2^s``). It is exact only where every
+  constant is a normal float32 and ``2^(emin + s)`` is normal (:func:`_ue8m0_tables` derives
+  the valid range of ``s`` from the format's numbers); a chunk with a row outside it (blocks
+  below about 2^-118 or above 2^100) runs the scaled path, as NV and FP32 scales always do.
+* Work is split into chunks of ``CHUNK_ELEMS`` elements (256 KiB of float32: input, output and
+  two scratch arrays fit a 1 MiB L2), so the input is read from DRAM once and the output
+  written once; NV formats and per-tensor scales read the input once more for the tensor amax.
+* Threads: ``torch.get_num_threads()`` (the caller's setting) workers each take whole chunks
+  from a shared counter and run every op of a chunk with one torch thread. Splitting each op
+  over OpenMP threads instead (one fork/join barrier per op, ~10 per chunk) waits for the
+  slowest thread at every op, which on a busy shared machine cost more than the second thread
+  gave. The workers are persistent threads, never the caller's: GNU OpenMP teams do not
+  survive ``fork``, and analysis sweeps fork process pools. The pool is replaced after fork;
+  inputs below torch's grain size (whose ops never go parallel) run inline, serially.
 
 Covered: ``rounding="even"`` (the default) for every block format and scale (UE8M0 floor /
-ceil, NV, FP32) and direct casts of finite values. ``away`` / ``stochastic`` rounding, codes
+ceil, NV, FP32) and direct casts of finite values, for element formats with at most 21
+mantissa bits (FP) or 23 bits (INT) (:func:`applies`). ``away`` / ``stochastic`` rounding, codes
 (:func:`~intfp.models.blocks.quantize_codes`) and direct casts of NaN / Inf use the reference
 path. Sources as in ``blocks.py``; the magic-number rounding is e.g. Hacker's Delight /
 Muller et al., *Handbook of Floating-Point Arithmetic* (2nd ed., 2018), section 5.6.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -46,31 +56,58 @@ import torch
 from . import scales
 from .formats import PER_TENSOR, BlockFormat, ElementFormat
 
-__all__ = ["applies", "quantize_values", "round_even_"]
+__all__ = ["applies", "quantize_values", "round_even_", "passes"]
 
-#: Elements per chunk. Each chunk costs ~15 torch calls (a few microseconds each, plus an
-#: OpenMP fork/join), so chunks must be large; 2^20 float32 (4 MiB, three arrays ~12 MiB)
-#: still sits in the 32 MiB L3 (see benchmarks/quantize_throughput.py --chunk).
-CHUNK_ELEMS = 1 << 20
+#: Elements per chunk: 2^16 float32 is 256 KiB; the input, the output and two scratch arrays
+#: (1 MiB) stay in one core's L2 (1 MiB here; see benchmarks/quantize_throughput.py --chunk).
+#: Each chunk costs ~15 torch calls (~2 us each), so much smaller chunks pay in call overhead.
+CHUNK_ELEMS = 1 << 16
 #: torch's at::internal::GRAIN_SIZE: smaller ops run serially in the calling thread.
 _TORCH_GRAIN = 32768
 
-#: Element passes per chunk (torch ops touching every element), for the benchmark's report.
-#: FP: |x| bits and row amax, x * 2^-s, clamp, exponent AND, MAX, add, subtract, x 2^s, copysign.
-#: INT: |x| bits and row amax, x * 2^-s, add, subtract, clamp, x 2^s.
-PASSES = {"fp": 10, "int": 7}
-
 _F32_EXP = 0x7F800000
 _F32_ABS = 0x7FFFFFFF
+_F32_SIGN = -0x80000000               # 0x80000000 as an int32
 
 
 def applies(bf: BlockFormat, rounding: str) -> bool:
     """Whether :func:`quantize_values` computes ``quantize(x, bf, rounding=rounding)``."""
-    return rounding == "even"
+    return rounding == "even" and _element_ok(bf.element)
+
+
+def _element_ok(elem: ElementFormat) -> bool:
+    # The magic-number window needs |v| < 2^22 q: M + 1 <= 22 (FP), bits - 1 <= 22 (INT); the
+    # scaled path builds 2^emin and 2^(emax - M + 23) as normal floats.
+    if elem.kind == "fp":
+        return elem.mbits <= 21 and -126 <= elem.emin and elem.emax - elem.mbits + 23 <= 127
+    return 2 <= elem.bits <= 23
+
+
+def passes(bf: BlockFormat, rule: str) -> dict:
+    """Memory passes per element of :func:`quantize_values` for ``bf`` (typical input: every
+    block in the fused range), for the benchmark's report. ``dram_reads`` / ``dram_writes``
+    count reads of the input and writes of the output; ``cache`` counts torch ops touching
+    every element of a chunk while it sits in L2 (``tests/test_quantize_kernels.py`` counts
+    them in the kernel)."""
+    fp = bf.element.kind == "fp"
+    reads = 2 if (bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR) else 1
+    if bf.scale.name == "none":
+        cache = 8 if fp else 4          # copy, clamp, (and, max: FP), add, sub, (and, or: FP)
+        return {"dram_reads": 1, "dram_writes": 1, "cache": cache, "path": "direct"}
+    if bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR:
+        clamp = rule == "floor"
+        # abs + row amax, then FP: [min], and, max, add, sub, sign and, sign or;
+        # INT: add, sub, [min, max]
+        cache = 2 + ((1 + 6) if clamp else 6) if fp else 2 + (4 if clamp else 2)
+        return {"dram_reads": 1, "dram_writes": 1, "cache": cache, "path": "fused"}
+    # scaled path: abs + row amax (in the amax pre-pass for NV / per-tensor), x * inv,
+    # clamp, (and, max: FP), add, sub, [clamp: INT], x * scale, (sign and, sign or: FP)
+    cache = 2 + (9 if fp else 5)
+    return {"dram_reads": reads, "dram_writes": 1, "cache": cache, "path": "scaled"}
 
 
 # --------------------------------------------------------------------------------------------
-# Element rounding (scaled domain: values already divided by their block scale)
+# Element rounding in the scaled domain (values already divided by their block scale)
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def _consts(elem: ElementFormat) -> tuple:
@@ -85,8 +122,8 @@ def round_even_(v: torch.Tensor, tmp: torch.Tensor, elem: ElementFormat) -> torc
     """Round float32 ``v`` in place onto ``elem``'s grid, ties to even, saturating at +-max.
 
     ``tmp`` is an int32 scratch tensor shaped like ``v``. FP results of 0 are +0.0: callers
-    restore the sign (``copysign``). Equals ``elements.round_to_grid(v, elem, "even")`` for
-    finite ``v`` (except that sign of zero); non-finite ``v`` give unspecified values.
+    restore the sign. Equals ``elements.round_to_grid(v, elem, "even")`` for finite ``v``
+    (except that sign of zero); non-finite ``v`` give unspecified values.
     """
     if elem.kind == "fp":
         vmax, emin_bits, alpha = _consts(elem)
@@ -104,15 +141,110 @@ def round_even_(v: torch.Tensor, tmp: torch.Tensor, elem: ElementFormat) -> torc
     return v
 
 
+def _restore_sign(oc: torch.Tensor, xc: torch.Tensor, tmp: torch.Tensor) -> None:
+    """Give ``oc`` (>= 0, or already carrying the sign) the sign bit of ``xc``: -0.0 where a
+    negative input rounded to zero. Two integer ops: torch.copysign is not vectorized here
+    and costs more than both (measured)."""
+    torch.bitwise_and(xc.view(torch.int32), _F32_SIGN, out=tmp)
+    ob = oc.view(torch.int32)
+    ob.bitwise_or_(tmp)
+
+
+# --------------------------------------------------------------------------------------------
+# UE8M0 scales: per scale exponent s (index s + 127) the constants of the fused kernel
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Tables:
+    hi: np.ndarray          # float32: max * 2^s (FP), code_max * q * 2^s (INT)
+    lo: np.ndarray          # float32: code_min * q * 2^s (INT)
+    eminb: np.ndarray       # int32: bits of 2^(emin + s) (FP)
+    magic: np.ndarray       # float32: 1.5 * 2^23 * q * 2^s (INT)
+    vlo: int                # indices vlo .. vhi are exact in the fused kernel
+    vhi: int
+    safe: int               # a valid index for rows whose scale does not matter (zero, NaN)
+    # index = exponent field + off (+ 1 where ceil and the amax mantissa field > mq_bits)
+    off: int
+    ceil: bool
+    mq_bits: int
+
+
+@lru_cache(maxsize=None)
+def _ue8m0_tables(elem: ElementFormat, rule: str) -> _Tables:
+    """The fused kernel's per-scale constants and the scale exponents where it is exact.
+
+    For scale 2^s the element grid scaled by 2^s has steps 2^(max(E, emin + s) - M) (FP) or
+    q 2^s with q = 2^-(bits-2) (INT). The fused kernel is exact when (FP) 2^(emin + s) is a
+    normal float32 (so the exponent field of every value at or above it is its exponent) and
+    the largest constant 1.5 * 2^(emax + s - M + 23) is finite; (INT) the constant
+    1.5 * 2^(23 + log2(q 2^s)) is normal and finite. Then every constant, bound and result is
+    exact, and the reference's x * 2^-s, rounding, * 2^s gives the same bits: its products are
+    exact except where a value is far below the grid step, which rounds to zero either way.
+    """
+    s = np.arange(-127, 128)
+    if elem.kind == "fp":
+        ok = (elem.emin + s >= -126) & (elem.emax + s - elem.mbits + 23 <= 127)
+        hi = np.ldexp(np.float64(elem.max), s)
+        lo = -hi
+        eminb = np.ldexp(np.float32(1), np.maximum(elem.emin + s, -126)).astype(np.float32)
+        magic = np.zeros(s.size)
+    else:
+        lq = s - (elem.bits - 2)
+        ok = (lq + 23 >= -126) & (lq + 23 <= 127)
+        hi = np.ldexp(np.float64(elem.code_max), lq)
+        lo = np.ldexp(np.float64(elem.code_min), lq)
+        eminb = np.ones(s.size, np.float32)
+        magic = np.ldexp(1.5, np.clip(lq + 23, -126, 127))
+    idx = np.flatnonzero(ok)
+    if idx.size == 0 or not np.all(np.diff(idx) == 1):      # contiguous by construction
+        raise AssertionError(f"no contiguous fused scale range for {elem}")
+    # scales.ue8m0_exponent for a normal amax = m 2^e (m in [0.5, 1), e = field - 126):
+    # floor: s = e - 1 - emax; ceil: s = e - e_q + (m > m_q), max = m_q 2^e_q
+    mq, eq = np.frexp(elem.max)
+    off = -elem.emax if rule == "floor" else 1 - int(eq)
+    mq_bits = int(round((mq * 2 - 1) * (1 << 23)))          # max's float32 mantissa field
+    with np.errstate(over="ignore"):
+        f32 = lambda a: np.asarray(a, np.float64).astype(np.float32)  # noqa: E731
+        return _Tables(f32(hi), f32(lo), eminb.view(np.int32), f32(magic),
+                       int(idx[0]), int(idx[-1]), int(idx[idx.size // 2]),
+                       off, rule == "ceil", mq_bits)
+
+
+def _ue8m0_index(bits: np.ndarray, elem: ElementFormat, rule: str):
+    """(s + 127 per row, NaN-row mask or None) from int32 amax bits: the exponent of
+    ``scales.ue8m0_exponent`` (same bit arithmetic; zero, subnormal and NaN / Inf amax go to
+    that reference function itself)."""
+    e = bits >> 23
+    nan = None
+    if e.min() == 0 or e.max() == 255:
+        idx = scales.ue8m0_exponent(bits.view(np.float32), elem, rule) + 127
+        if e.max() == 255:
+            nan = e == 255
+        return idx, nan
+    if rule == "floor":
+        idx = e - elem.emax                                   # floor(log2 amax) - emax + 127
+    else:
+        mq, eq = np.frexp(elem.max)
+        mq_bits = int(round((mq * 2 - 1) * (1 << 23)))        # max's float32 mantissa field
+        idx = e + (1 - eq) + ((bits & 0x007FFFFF) > mq_bits)   # e - 126 - e_q + (m > m_q) + 127
+    return np.minimum(np.maximum(idx, 0), 254), nan
+
+
+# 2^-s and 2^s for s = idx - 127, idx = 0 .. 254 (2^-127 is the float32 subnormal 0x00400000).
+_POW2 = np.ldexp(np.float32(1.0), np.arange(-127, 128)).astype(np.float32)
+_INV_POW2 = _POW2[::-1].copy()
+
+
 # --------------------------------------------------------------------------------------------
 # The driver
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
-def _worker() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="intfp-qkernel")
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                              thread_name_prefix="intfp-qkernel")
 
 
-os.register_at_fork(after_in_child=_worker.cache_clear)
+# A forked child inherits the executor object but none of its threads: start a new one there.
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _tensor(a: np.ndarray) -> torch.Tensor:
@@ -123,119 +255,197 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(a)
 
 
+def _col(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a.reshape(-1, 1))
+
+
 def quantize_values(x2d: np.ndarray, bf: BlockFormat, rule: str) -> np.ndarray:
     """Fake-quantized values of the rows of ``x2d`` (float32, C-contiguous, one block per row),
     rounding half to even: bit for bit what ``blocks._run(..., want_codes=False)`` returns."""
     out = np.empty_like(x2d)
     if x2d.size == 0:
         return out
-    if x2d.size <= _TORCH_GRAIN:
-        _quantize_into(x2d, out, bf, rule, None)
-        return out
-    nthreads = torch.get_num_threads()            # the caller's setting, applied in the worker
-    _worker().submit(_quantize_into, x2d, out, bf, rule, nthreads).result()
+    _Job(x2d, out, bf, rule).run()
     return out
 
 
-def _quantize_into(x2d, out, bf, rule, nthreads):
-    if nthreads is not None and torch.get_num_threads() != nthreads:
-        torch.set_num_threads(nthreads)
-    elem = bf.element
-    rows, k = x2d.shape
-    xt, ot = _tensor(x2d), torch.from_numpy(out)
-    step = max(1, CHUNK_ELEMS // k)
-    tmp = torch.empty((min(step, rows), k), dtype=torch.int32)
+class _Job:
+    """One call: the input split into chunks of rows, and what to do with a chunk."""
 
-    if bf.scale.name == "none":
-        for a in range(0, rows, step):
-            b = min(a + step, rows)
-            xc, oc = xt[a:b], ot[a:b]
-            oc.copy_(xc)
-            round_even_(oc, tmp[:b - a], elem)
-            if elem.kind == "fp":
-                torch.copysign(oc, xc, out=oc)
-        return
+    def __init__(self, x2d, out, bf, rule):
+        self.bf, self.rule, self.elem = bf, rule, bf.element
+        self.rows, self.k = x2d.shape
+        self.xt, self.ot = _tensor(x2d), torch.from_numpy(out)
+        self.step = max(1, CHUNK_ELEMS // self.k)
+        self.nchunks = -(-self.rows // self.step)
+        self.inline = x2d.size <= _TORCH_GRAIN
+        self.threads = torch.get_num_threads()     # the caller's setting
+        self.amax_all = None                       # per-tensor scale: every row's amax
+        self.tensor_scale = None
+        self.fused = (bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR)
+        self.tables = _ue8m0_tables(self.elem, rule) if self.fused else None
 
-    # Scales that need the whole tensor first (NV, per-tensor): one extra read pass.
-    all_amax = None
-    tensor_scale = None
-    if bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR:
-        all_amax = np.empty(rows, dtype=np.float32)
-        for a in range(0, rows, step):
-            b = min(a + step, rows)
-            all_amax[a:b] = _amax(xt[a:b], tmp[:b - a]).numpy().view(np.float32)
-        finite = all_amax[np.isfinite(all_amax)]
-        amax_t = np.float32(finite.max()) if finite.size else np.float32(0)
-        if bf.scale.name == "e4m3":
-            tensor_scale = scales.nv_tensor_scale(amax_t, elem)
-        if bf.block_size == PER_TENSOR:
-            any_nan = finite.size != all_amax.size
-            all_amax = np.full(rows, np.nan if any_nan else amax_t, np.float32)
-        sc_all = scales._scales_for(all_amax, bf, rule, tensor_scale, want_codes=False)
+    # -- chunk iteration ---------------------------------------------------------------------
+    def _span(self, c):
+        a = c * self.step
+        return a, min(a + self.step, self.rows)
 
-    ue8m0 = bf.scale.name == "ue8m0" and all_amax is None
-    for a in range(0, rows, step):
-        b = min(a + step, rows)
-        xc, oc, tc = xt[a:b], ot[a:b], tmp[:b - a]
-        if ue8m0:                                 # the default MX case: scales in torch
-            inv_t, mul_t, nan_t = _ue8m0_scales(_amax(xc, tc), elem, rule)
-        else:
-            if all_amax is None:
-                amax = _amax(xc, tc).numpy().view(np.float32)
-                sc = scales._scales_for(amax, bf, rule, tensor_scale, want_codes=False)
-                inv, mul, nan_rows = sc.inv, sc.mul, sc.nan_rows
+    def _scratch(self):
+        shape = (min(self.step, self.rows), self.k)
+        return torch.empty(shape, dtype=torch.float32), torch.empty(shape, dtype=torch.int32)
+
+    def _each_chunk(self, fn):
+        if self.inline:
+            scratch = self._scratch()
+            with np.errstate(all="ignore"):
+                for c in range(self.nchunks):
+                    fn(c, scratch)
+            return
+        counter = itertools.count()                # next() is atomic under the GIL
+        n = max(1, min(self.threads, self.nchunks, os.cpu_count() or 1))
+        futures = [_pool().submit(self._worker, fn, counter) for _ in range(n)]
+        for f in futures:
+            f.result()
+
+    def _worker(self, fn, counter):
+        # One torch thread in this worker (the setting is per thread under OpenMP); reading it
+        # first runs torch's lazy per-thread init now, not in the first op (it would reset it).
+        torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            scratch = self._scratch()
+            with np.errstate(all="ignore"):        # per thread; NaN / Inf blocks are masked
+                while (c := next(counter)) < self.nchunks:
+                    fn(c, scratch)
+        finally:
+            torch.set_num_threads(self.threads)    # torch also keeps a process-wide copy
+
+    def _views(self, c, scratch):
+        a, b = self._span(c)
+        f, i = scratch
+        if b - a < f.shape[0]:                             # the last, partial chunk
+            f, i = f[:b - a], i[:b - a]
+        return a, b, self.xt.narrow(0, a, b - a), self.ot.narrow(0, a, b - a), f, i
+
+    # -- the whole call ----------------------------------------------------------------------
+    def run(self):
+        bf = self.bf
+        if bf.scale.name == "none":
+            self._each_chunk(self._direct_chunk)
+            return
+        if bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR:
+            # Scales that need the tensor amax first (NV, per-tensor): one extra read pass, a
+            # plain min / max per chunk (read only, no per-row work); block amax per chunk later.
+            ext = np.zeros((self.nchunks, 2), dtype=np.float32)
+
+            def extremes(c, scratch):
+                _, _, xc, _, _, _ = self._views(c, scratch)
+                mn, mx = torch.aminmax(xc)
+                ext[c] = (mn.item(), mx.item())
+            self._each_chunk(extremes)
+            amax_t = np.float32(np.abs(ext).max())
+            if not np.isfinite(amax_t):
+                # NaN / Inf somewhere: the tensor amax is the largest finite block amax (as the
+                # reference computes it), so take every row's amax.
+                bits = np.empty(self.rows, dtype=np.int32)
+
+                def amax_chunk(c, scratch):
+                    a, b, xc, _, tf, _ = self._views(c, scratch)
+                    bits[a:b] = _amax(xc, tf).numpy()
+                self._each_chunk(amax_chunk)
+                finite = bits < _F32_EXP                   # NaN and Inf sort above
+                amax_t = np.array(np.max(bits, where=finite, initial=0)).view(np.float32)[()]
+            if bf.scale.name == "e4m3":
+                self.tensor_scale = scales.nv_tensor_scale(amax_t, self.elem)
+            if bf.block_size == PER_TENSOR:
+                any_nan = not np.isfinite(np.abs(ext).max())
+                self.amax_all = np.full(self.rows, np.nan if any_nan else amax_t, np.float32)
+        self._each_chunk(self._chunk)
+
+    # -- chunk kernels -----------------------------------------------------------------------
+    def _chunk(self, c, scratch):
+        a, b, xc, oc, tf, ti = self._views(c, scratch)
+        bf, elem = self.bf, self.elem
+        nan = None
+        if self.fused:
+            bits = _amax(xc, tf).numpy()
+            T = self.tables
+            # The common case in four numpy ops on the row amax: every exponent field normal
+            # (no zero, subnormal, NaN or Inf block) and every scale in the fused range. The
+            # index is then the reference's exponent (scales.ue8m0_exponent) unclipped.
+            e = bits >> 23
+            emn, emx = int(e.min()), int(e.max())
+            if emn > 0 and emx < 255 and T.vlo <= emn + T.off and emx + T.off + T.ceil <= T.vhi:
+                idx = e + T.off
+                if T.ceil:
+                    idx += (bits & 0x007FFFFF) > T.mq_bits
+                self._fused(xc, oc, tf, idx, T)
             else:
-                inv = None if sc_all.inv is None else sc_all.inv[a:b]
-                mul, nan_rows = sc_all.mul[a:b], sc_all.nan_rows[a:b]
-            inv_t = None if inv is None else torch.from_numpy(inv)[:, None]
-            mul_t = torch.from_numpy(mul)[:, None]
-            nan_t = torch.from_numpy(nan_rows)[:, None] if nan_rows.any() else None
-        if inv_t is not None:
-            torch.mul(xc, inv_t, out=oc)
+                idx, nan = _ue8m0_index(bits, elem, self.rule)
+                fidx = idx
+                if nan is not None or bits.min() == 0:         # scale irrelevant: any valid one
+                    fidx = np.where((bits == 0) | (bits >= _F32_EXP), T.safe, idx)
+                if T.vlo <= fidx.min() and fidx.max() <= T.vhi:
+                    self._fused(xc, oc, tf, fidx, T)
+                else:                                          # tiny or huge blocks
+                    self._scaled(xc, oc, ti, _INV_POW2[idx], _POW2[idx])
         else:
-            torch.div(xc, mul_t, out=oc)          # FP32 scale: x / s, as the reference
-        round_even_(oc, tc, elem)
-        oc.mul_(mul_t)
+            if self.amax_all is None:                          # per-block scales (NV, FP32)
+                amax = _amax(xc, tf).numpy().view(np.float32)
+            else:
+                amax = self.amax_all[a:b]
+            sc = scales._scales_for(amax, bf, self.rule, self.tensor_scale, want_codes=False)
+            nan = sc.nan_rows if sc.nan_rows.any() else None
+            self._scaled(xc, oc, ti, sc.inv, sc.mul)
+        if nan is not None:
+            oc.masked_fill_(_col(nan), float("nan"))
+
+    def _fused(self, xc, oc, tf, idx, T):
+        """Round x on the grid scaled by 2^s, row by row (see the module docstring)."""
+        elem, clamp = self.elem, self.rule == "floor"
         if elem.kind == "fp":
-            torch.copysign(oc, xc, out=oc)        # -0.0 for negative inputs rounding to 0
-        if nan_t is not None:
-            oc.masked_fill_(nan_t, float("nan"))
+            # tf holds |x| (from the amax); work on it and put the sign back at the end
+            tb = tf.view(torch.int32)
+            if clamp:
+                torch.minimum(tf, _col(T.hi[idx]), out=tf)
+            e = oc.view(torch.int32)                           # oc as scratch for 2^E'
+            torch.bitwise_and(tb, _F32_EXP, out=e)
+            torch.maximum(e, _col(T.eminb[idx]), out=e)
+            alpha = _consts(elem)[2]
+            ef = e.view(torch.float32)
+            tf.add_(ef, alpha=alpha)
+            tf.sub_(ef, alpha=alpha)
+            torch.bitwise_and(xc.view(torch.int32), _F32_SIGN, out=e)
+            torch.bitwise_or(e, tb, out=e)                     # oc = sign(x) | r
+            return
+        m = _col(T.magic[idx])
+        torch.add(xc, m, out=oc)
+        oc.sub_(m)
+        if clamp:
+            torch.minimum(oc, _col(T.hi[idx]), out=oc)
+            torch.maximum(oc, _col(T.lo[idx]), out=oc)
+
+    def _scaled(self, xc, oc, ti, inv, mul):
+        """x / s, round on the element grid, * s, for any per-row scale s."""
+        if inv is not None:
+            torch.mul(xc, _col(inv), out=oc)
+        else:
+            torch.div(xc, _col(mul), out=oc)                   # FP32 scale: x / s, as the reference
+        round_even_(oc, ti, self.elem)
+        oc.mul_(_col(mul))
+        if self.elem.kind == "fp":
+            _restore_sign(oc, xc, ti)                          # -0.0 for negatives rounding to 0
+
+    def _direct_chunk(self, c, scratch):
+        _, _, xc, oc, _, ti = self._views(c, scratch)
+        oc.copy_(xc)
+        round_even_(oc, ti, self.elem)
+        if self.elem.kind == "fp":
+            _restore_sign(oc, xc, ti)
 
 
-# 2^-s and 2^s for s = idx - 127, idx = 0 .. 254 (UE8M0 exponents -127 .. 127; 2^-127 is the
-# float32 subnormal 0x00400000), as float32.
-_POW2 = torch.from_numpy(np.ldexp(np.float32(1.0), np.arange(-127, 128)).astype(np.float32))
-_INV_POW2 = _POW2.flip(0).contiguous()
-
-
-def _ue8m0_scales(a: torch.Tensor, elem: ElementFormat, rule: str):
-    """(2^-s, 2^s, NaN-row mask or None) per row, shaped (rows, 1), from int32 amax bits ``a``:
-    ``scales.ue8m0_exponent`` computed with torch ops (the same exact bit arithmetic).
-
-    floor: s = floor(log2 amax) - emax = (exponent field - 127) - emax. A zero or subnormal
-    amax gives s <= -127 - emax, clipped to -127. ceil: amax = m 2^e, max = m_q 2^e_q
-    (m, m_q in [0.5, 1)): s = e - e_q + (m > m_q), from the exponent and mantissa fields; a
-    subnormal amax (no implicit bit) goes to the numpy reference, which uses frexp.
-    Rows with a NaN or Inf (exponent field 255) get any scale: the caller overwrites them.
-    """
-    e = a >> 23
-    if rule == "floor":
-        idx = e - elem.emax                                   # s + 127
-    else:
-        mq, eq = np.frexp(elem.max)
-        mq_bits = int(round((mq * 2 - 1) * (1 << 23)))        # max's float32 mantissa field
-        idx = (e + (1 - eq)).add_((a & 0x007FFFFF) > mq_bits)   # e - 126 - e_q + (m > m_q) + 127
-        sub = (a > 0) & (a < 0x00800000)
-        if bool(sub.any()):                                   # subnormal amax (rare): frexp
-            amax_sub = a[sub].numpy().view(np.float32)
-            idx[sub] = torch.from_numpy(scales.ue8m0_exponent(amax_sub, elem, rule) + 127)
-    idx = idx.clamp_(0, 254)
-    nan = a >= _F32_EXP
-    nan_t = nan[:, None] if bool(nan.any()) else None
-    return _INV_POW2[idx][:, None], _POW2[idx][:, None], nan_t
-
-
-def _amax(xc: torch.Tensor, tc: torch.Tensor) -> torch.Tensor:
-    """Per-row max |x| as int32 bits (NaN above Inf above finite, as in scales._block_amax)."""
-    torch.bitwise_and(xc.view(torch.int32), _F32_ABS, out=tc)
-    return tc.amax(dim=1)
+def _amax(xc: torch.Tensor, tf: torch.Tensor) -> torch.Tensor:
+    """Per-row max |x| as int32 bits (NaN above Inf above finite, as in scales._block_amax);
+    leaves |x| in ``tf``."""
+    torch.abs(xc, out=tf)
+    return tf.view(torch.int32).amax(dim=1)

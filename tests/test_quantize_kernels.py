@@ -16,6 +16,7 @@ import torch
 import intfp.models.blocks as blocks
 import intfp.models.qkernels as qk
 from intfp.models import ELEMENT_FORMATS, PRESETS, block_format, quantize
+from intfp.models.formats import ElementFormat
 
 K = 32
 
@@ -178,3 +179,140 @@ def test_only_even_rounding_takes_the_fast_path(monkeypatch):
     blocks.quantize_codes(x, "mxfp8")
     with pytest.raises(AssertionError, match="qkernels used"):
         quantize(x, "mxfp8")
+
+
+# --------------------------------------------------------------------------------------------
+# The fused power-of-two-scale kernel (qkernels._Job._fused) and its exact range
+# --------------------------------------------------------------------------------------------
+# Formats built from numbers only (not presets): the kernels must not depend on preset names.
+CUSTOM = [
+    ElementFormat(name="e3m3", kind="fp", bits=7, ebits=3, mbits=3, max=30.0),
+    ElementFormat(name="e2m2", kind="fp", bits=5, ebits=2, mbits=2, max=7.0),
+    ElementFormat(name="e5m4", kind="fp", bits=10, ebits=5, mbits=4, max=2.0 ** 15 * 1.9375),
+    ElementFormat(name="int5", kind="int", bits=5, mbits=3, max=15 / 8, code_min=-15, code_max=15),
+]
+
+
+def _path_counts(monkeypatch):
+    """Count chunks that ran the fused and the scaled kernel."""
+    counts = {"fused": 0, "scaled": 0}
+    for name in counts:
+        orig = getattr(qk._Job, f"_{name}")
+
+        def wrapped(self, *a, _orig=orig, _name=name):
+            counts[_name] += 1
+            return _orig(self, *a)
+        monkeypatch.setattr(qk._Job, f"_{name}", wrapped)
+    return counts
+
+
+def test_fused_range_hand_computed():
+    """The scale exponents s where the fused kernel is exact, derived by hand:
+    FP: emin + s >= -126 and emax + s - M + 23 <= 127; INT: -126 <= s - (bits - 2) + 23 <= 127."""
+    def rng(elem, rule="floor"):
+        t = qk._ue8m0_tables(elem, rule)
+        return t.vlo - 127, t.vhi - 127
+    assert rng(ELEMENT_FORMATS["e4m3"]) == (-120, 99)        # emin -6, emax 8, M 3
+    assert rng(ELEMENT_FORMATS["e5m2"]) == (-112, 91)        # emin -14, emax 15, M 2
+    assert rng(ELEMENT_FORMATS["e2m1"]) == (-126, 103)       # emin 0, emax 2, M 1
+    assert rng(ELEMENT_FORMATS["int8"]) == (-127, 110)       # q = 2^-6
+    assert rng(CUSTOM[0]) == (-124, 103)                     # e3m3: emin -2, emax 4, M 3
+    t = qk._ue8m0_tables(ELEMENT_FORMATS["e4m3"], "floor")
+    assert t.hi[127] == 448.0 and t.hi[127 + 3] == 448.0 * 8
+    assert t.eminb[127] == np.float32(2.0 ** -6).view(np.int32)
+    ti = qk._ue8m0_tables(ELEMENT_FORMATS["int8"], "floor")
+    assert ti.magic[127] == 1.5 * 2.0 ** 17 and ti.lo[127] == -127 / 64 and ti.hi[127 + 1] == 127 / 32
+
+
+@pytest.mark.parametrize("elem", [ELEMENT_FORMATS["e4m3"], ELEMENT_FORMATS["e5m2"],
+                                  ELEMENT_FORMATS["e2m1"], ELEMENT_FORMATS["int8"],
+                                  ELEMENT_FORMATS["int4"], *CUSTOM], ids=lambda e: e.name)
+@pytest.mark.parametrize("rule", ["floor", "ceil"])
+def test_fused_every_scale_exponent(elem, rule, monkeypatch):
+    """One block per UE8M0 scale exponent s = -127 .. 127 (block max max * 2^s, its float32
+    neighbours and 2^s), grid values, ties and their neighbours inside, one block per chunk: the
+    fused kernel runs where s is in its range, the scaled kernel elsewhere, both bit-exact."""
+    bf = block_format(elem, block_size=K)
+    r = np.random.default_rng(11)
+    table = elem.decode_table()
+    grid = np.unique(np.abs(table[np.isfinite(table)]))
+    vals = np.concatenate([grid, (grid[:-1] + grid[1:]) / 2]).astype(np.float32)
+    vals = np.concatenate([vals, np.nextafter(vals, np.float32(0)), np.nextafter(vals, np.float32(9))])
+    rows = []
+    for s in range(-127, 128):
+        for top in (np.float32(elem.max), np.nextafter(np.float32(elem.max), np.float32(0)),
+                    np.nextafter(np.float32(elem.max), np.float32(9)), np.float32(1.0)):
+            b = r.choice(vals, K) * r.choice([-1, 1], K)
+            b[0] = top
+            rows.append(np.ldexp(b.astype(np.float64), s))
+    x = np.clip(np.array(rows), -3.4e38, 3.4e38).astype(np.float32)
+    counts = _path_counts(monkeypatch)
+    monkeypatch.setattr(qk, "CHUNK_ELEMS", K)
+    fast, ref = _both(x, bf, scale_rule=rule)
+    assert _bits_equal(fast, ref), _explain(x, fast, ref)
+    t = qk._ue8m0_tables(elem, rule)
+    assert counts["fused"] >= 4 * (t.vhi - t.vlo - 4) and counts["scaled"] > 0, counts
+
+
+@pytest.mark.parametrize("fmt", ["mxfp8", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp4", "mxint8", "mxint4_asym"])
+def test_fused_path_on_adversarial_rows(fmt, monkeypatch):
+    """Adversarial rows (NaN / Inf / zero / subnormal blocks included) in 8-row chunks: most
+    chunks take the fused kernel, the rest the scaled one; every bit equals the reference."""
+    elem = block_format(fmt).element
+    counts = _path_counts(monkeypatch)
+    monkeypatch.setattr(qk, "CHUNK_ELEMS", 8 * K)
+    for rule in ("floor", "ceil"):
+        x = adversarial(elem, seed=zlib.crc32(f"fused{fmt}{rule}".encode()))
+        fast, ref = _both(x, fmt, scale_rule=rule)
+        assert _bits_equal(fast, ref), _explain(x, fast, ref)
+    assert counts["fused"] > 0 and counts["scaled"] > 0, counts
+
+
+@pytest.mark.parametrize("elem", CUSTOM, ids=lambda e: e.name)
+@pytest.mark.parametrize("scale", ["ue8m0", "e4m3", "fp32", "none"])
+def test_custom_element_formats(elem, scale):
+    """Element formats given as numbers only, under every scale kind (direct cast included)."""
+    bs = None if scale == "none" else (16 if scale == "e4m3" else K)
+    bf = block_format(elem, block_size=bs, scale=scale)
+    x = adversarial(elem, seed=8, finite=scale == "none")
+    fast, ref = _both(x, bf)
+    assert _bits_equal(fast, ref), _explain(x, fast, ref)
+
+
+def _count_chunk_passes(x, fmt, rule=None):
+    """torch ops touching every element of the (single) chunk, counted at torch's dispatcher."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    n = x.size
+
+    class Count(TorchDispatchMode):
+        ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            flat = [*args, *kwargs.values(), *(out if isinstance(out, (tuple, list)) else [out])]
+            name = str(func.overloadpacket.__name__)
+            if (not func.is_view and not name.startswith("empty")            # allocations
+                    and any(isinstance(t, torch.Tensor) and t.numel() == n for t in flat)):
+                self.ops.append(name)
+            return out
+
+    with Count() as c:
+        quantize(x, fmt, scale_rule=rule)
+    return c.ops
+
+
+@pytest.mark.parametrize("fmt,rule", [("mxfp8", "floor"), ("mxfp8", "ceil"), ("mxint8", "floor"),
+                                      ("mxint8", "ceil"), ("nvfp4", None), ("nvint4", None),
+                                      ("e4m3", None), ("int8", None)])
+def test_reported_passes_match_the_kernel(fmt, rule):
+    """benchmarks/quantize_throughput.py reports qkernels.passes(); count them in the kernel."""
+    x = np.random.default_rng(9).standard_normal((64, 256)).astype(np.float32)  # one chunk, inline
+    assert x.size <= qk._TORCH_GRAIN and x.size <= qk.CHUNK_ELEMS
+    bf, rule = blocks.resolve(fmt, None, rule)
+    p = qk.passes(bf, rule)
+    ops = _count_chunk_passes(x, fmt, rule)
+    # the extra DRAM read of NV / per-tensor scales is one min/max reduction
+    assert len(ops) == p["cache"] + (p["dram_reads"] - 1), ops
+    assert p["path"] == ("fused" if bf.scale.name == "ue8m0" else
+                         "direct" if bf.scale.name == "none" else "scaled")
