@@ -23,9 +23,10 @@ with fewer, cheaper passes: torch in-place ops on chunks that stay in the core's
   constant is a normal float32 and ``2^(emin + s)`` is normal (:func:`_ue8m0_tables` derives
   the valid range of ``s`` from the format's numbers); a chunk with a row outside it (blocks
   below about 2^-118 or above 2^100) runs the scaled path, as NV and FP32 scales always do.
-* Work is split into chunks of ``CHUNK_ELEMS`` elements (256 KiB of float32: input, output and
-  two scratch arrays fit a 1 MiB L2), so the input is read from DRAM once and the output
-  written once; NV formats and per-tensor scales read the input once more for the tensor amax.
+* Work is split into chunks of ``CHUNK_ELEMS`` elements (1 MiB of float32; with the output and
+  scratch arrays ~4 MiB per worker, in L2 and the shared L3), so the input is read from DRAM
+  once and the output written once; NV formats and per-tensor scales read the input once more
+  (a min / max reduction) for the tensor amax.
 * Threads: ``torch.get_num_threads()`` (the caller's setting) workers each take whole chunks
   from a shared counter and run every op of a chunk with one torch thread. Splitting each op
   over OpenMP threads instead (one fork/join barrier per op, ~10 per chunk) waits for the
@@ -58,10 +59,11 @@ from .formats import PER_TENSOR, BlockFormat, ElementFormat
 
 __all__ = ["applies", "quantize_values", "round_even_", "passes"]
 
-#: Elements per chunk: 2^16 float32 is 256 KiB; the input, the output and two scratch arrays
-#: (1 MiB) stay in one core's L2 (1 MiB here; see benchmarks/quantize_throughput.py --chunk).
-#: Each chunk costs ~15 torch calls (~2 us each), so much smaller chunks pay in call overhead.
-CHUNK_ELEMS = 1 << 16
+#: Elements per chunk. Each chunk costs ~15 torch calls and ~10 numpy calls on its rows (a few
+#: us each, holding the GIL for the numpy ones), so small chunks pay in overhead; 2^18 had the
+#: least CPU time per element here (2^16: +15-25%, 2^20: +5-25%; AMD EPYC, 1 MiB L2 per core,
+#: 32 MiB L3; benchmarks/quantize_throughput.py --chunk).
+CHUNK_ELEMS = 1 << 18
 #: torch's at::internal::GRAIN_SIZE: smaller ops run serially in the calling thread.
 _TORCH_GRAIN = 32768
 
@@ -229,6 +231,25 @@ def _ue8m0_index(bits: np.ndarray, elem: ElementFormat, rule: str):
     return np.minimum(np.maximum(idx, 0), 254), nan
 
 
+def _nv_scales(amax: np.ndarray, t: np.float32, elem: ElementFormat):
+    """(x multiplier, scale, NaN-row mask or None) per row of NV scales: the same float32
+    operations as ``scales._scales_for`` (s_b = E4M3(clip(amax / max / t, 2^-6, 448)),
+    x * ((1 / t) / s_b), q * (s_b * t)) in fewer passes. s_b is normal in E4M3 and float32 here,
+    so its rounding to E4M3 (3 mantissa bits, nearest even) is integer arithmetic on its bits.
+    Rows with NaN / Inf get unspecified scales: the caller overwrites them."""
+    bits = amax.view(np.int32)
+    nan = bits >= _F32_EXP
+    sb = amax / np.float32(elem.max)
+    sb /= t
+    np.maximum(sb, np.float32(2.0 ** -6), out=sb)
+    np.minimum(sb, np.float32(448.0), out=sb)
+    b = sb.view(np.int32)
+    b += 0x7FFFF + ((b >> 20) & 1)                # round the 20 dropped bits, ties to even
+    b &= ~0xFFFFF
+    inv = (np.float32(1.0) / t) / sb
+    return inv, sb * t, (nan if nan.any() else None)
+
+
 # 2^-s and 2^s for s = idx - 127, idx = 0 .. 254 (2^-127 is the float32 subnormal 0x00400000).
 _POW2 = np.ldexp(np.float32(1.0), np.arange(-127, 128)).astype(np.float32)
 _INV_POW2 = _POW2[::-1].copy()
@@ -394,9 +415,12 @@ class _Job:
                 amax = _amax(xc, tf).numpy().view(np.float32)
             else:
                 amax = self.amax_all[a:b]
-            sc = scales._scales_for(amax, bf, self.rule, self.tensor_scale, want_codes=False)
-            nan = sc.nan_rows if sc.nan_rows.any() else None
-            self._scaled(xc, oc, ti, sc.inv, sc.mul)
+            if bf.scale.name == "e4m3" and self.amax_all is None:
+                inv, mul, nan = _nv_scales(amax, self.tensor_scale, elem)
+            else:
+                sc = scales._scales_for(amax, bf, self.rule, self.tensor_scale, want_codes=False)
+                inv, mul, nan = sc.inv, sc.mul, (sc.nan_rows if sc.nan_rows.any() else None)
+            self._scaled(xc, oc, ti, inv, mul)
         if nan is not None:
             oc.masked_fill_(_col(nan), float("nan"))
 

@@ -316,3 +316,28 @@ def test_reported_passes_match_the_kernel(fmt, rule):
     assert len(ops) == p["cache"] + (p["dram_reads"] - 1), ops
     assert p["path"] == ("fused" if bf.scale.name == "ue8m0" else
                          "direct" if bf.scale.name == "none" else "scaled")
+
+
+def test_nv_scales_equal_reference_at_e4m3_ties():
+    """qkernels._nv_scales (bit-trick E4M3 rounding) against scales._scales_for on block amax
+    values whose s_b = amax / max / t lands on every E4M3 value, midpoint (tie) and neighbour,
+    plus random bit patterns (NaN rows are masked by the caller, so compared on finite rows)."""
+    from intfp.models import scales
+    e4m3 = ELEMENT_FORMATS["e4m3"]
+    grid = np.unique(np.abs(e4m3.decode_table()[np.isfinite(e4m3.decode_table())]))
+    grid = grid[grid >= 2.0 ** -6]
+    vals = np.concatenate([grid, (grid[:-1] + grid[1:]) / 2]).astype(np.float32)
+    vals = np.concatenate([vals, np.nextafter(vals, np.float32(0)), np.nextafter(vals, np.float32(1e9))])
+    r = np.random.default_rng(12)
+    for fmt in ("nvfp4", "nvint4"):
+        bf = block_format(fmt)
+        for t in (np.float32(1.0), np.float32(2.0 ** -20), scales.nv_tensor_scale(np.float32(7.3), bf.element)):
+            # amax such that amax / max / t == v exactly (powers of two t) or nearly
+            amax = (vals.astype(np.float64) * bf.element.max * np.float64(t)).astype(np.float32)
+            rand = r.integers(0, 0x7F800000, 4096, dtype=np.int64).astype(np.int32).view(np.float32)
+            amax = np.concatenate([amax, rand, [0.0, 2.0 ** -149, 3.4e38]]).astype(np.float32)
+            with np.errstate(all="ignore"):                  # huge amax / tiny t overflow
+                inv, mul, nan = qk._nv_scales(amax, t, bf.element)
+                ref = scales._scales_for(amax, bf, "nv", t, want_codes=False)
+            assert nan is None and not ref.nan_rows.any()
+            assert _bits_equal(inv, ref.inv) and _bits_equal(mul, ref.mul), t
