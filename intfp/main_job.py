@@ -51,6 +51,9 @@ class Plan:
     #: Synthetic operand streams besides the recorded workload's (energy of every unit on each).
     extra_streams: tuple = ("gaussian", "heavy")
     verify_blocks: int = 2000
+    #: Simulator builds the verification stage's units are bundled into (about equal build
+    #: cost each; intfp.verify_task.group_units): a build's fixed cost is paid per group.
+    verify_groups: int = 4
     energy_cycles: int = 33
     energy_streams: int = 512
     qsnr_blocks: int = 4096
@@ -268,20 +271,20 @@ def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
 
     from intfp.analysis.flow import sweep_points
     from intfp.sim.runner import simulator_version
+    from intfp.verify_task import group_units, unit_params
 
     # every unit the hardware stage synthesizes: block units in each lane architecture, the
-    # mixed units, the scalar MACs
+    # mixed units, the scalar MACs; their checks in plan.verify_groups simulator builds
     units = sweep_points(plan.block_formats, "block", (plan.lanes,), lane_archs=plan.lane_archs) + \
         sweep_points(plan.mixed_units, "mixed") + sweep_points(plan.scalar_formats, "scalar")
+    groups = group_units(units, plan.verify_groups)
     simulator = simulator_version()
-    tasks = [make_task("intfp.verify_task:verify_unit",
-                       {"fmt": u.name, "kind": u.kind, "lanes": u.lanes if u.kind == "block" else None,
-                        "n": plan.verify_blocks, "seed": seed,
-                        "lane_arch": u.lane_arch if u.kind == "block" else None,
-                        "pipeline": u.pipeline}, kind="verify", extra=[simulator])
-             for u in units]
-    rows = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
-    return pd.DataFrame([r for rs in rows for r in rs])
+    tasks = [make_task("intfp.verify_task:verify_group",
+                       {"units": [unit_params(u) for u in g], "n": plan.verify_blocks, "seed": seed},
+                       kind="verify", extra=[simulator]) for g in groups]
+    done = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
+    by_unit = {u: rows for g, res in zip(groups, done) for u, rows in zip(g, res)}
+    return pd.DataFrame([r for u in units for r in by_unit[u]])
 
 
 def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers,

@@ -10,21 +10,24 @@ Used by the tests, ``intfp rtl verify`` and ``benchmarks/rtl_verify_throughput.p
 """
 from __future__ import annotations
 
+import hashlib
+
 from intfp.models import hwmodel as hw
 from intfp.models.spec import resolve_unit
-from intfp.models.formats import ELEMENT_FORMATS
+from intfp.models.formats import element_format
 
 from . import vectors as vec
+from .bundle import Member, run_bundle
 from .runner import SimResult, build, check_simulator, simulate
 
-__all__ = ["harness_copies", "check_lanes", "check_block", "check_scalar", "check_mixed", "verify"]
+__all__ = ["harness_copies", "bundle_copies", "check_lanes", "check_block", "check_scalar",
+           "check_mixed", "unit_members", "verify", "verify_units"]
 
 
 def _elem(name):
-    key = str(name).lower()
-    if key not in ELEMENT_FORMATS:
-        raise ValueError(f"unknown element format {name!r}; allowed: {', '.join(ELEMENT_FORMATS)}")
-    return ELEMENT_FORMATS[key]
+    """An element format by name (any the format grammar of :mod:`intfp.models.formats`
+    accepts, not only the presets); a bad name raises ``ValueError`` naming it."""
+    return element_format(name)
 
 
 def harness_copies(pairs: int, simulator: str, kind: str) -> int:
@@ -125,24 +128,133 @@ def check_mixed(name: str, n: int = 1000, seed: int = 0, *, simulator: str | Non
     return res
 
 
+#: Rows a bundle's exhaustive members aim at (:func:`bundle_copies`).
+BUNDLE_ROWS = 16384
+
+
+def bundle_copies(pairs: int, rows: int = BUNDLE_ROWS) -> int:
+    """Units side by side for ``pairs`` code pairs in a bundle (:mod:`intfp.sim.bundle`): as few
+    as keep the member at most ``rows`` rows. In a bundle a row costs the same whatever its
+    width (one wide port per direction), while every replica of a lane costs export, Verilator
+    and compile time (a radix-4 Booth INT8 lane is ~50 k lines of flat Verilog), so 8-bit
+    spaces (65,536 pairs) get 4 copies and smaller ones 1. The space checked is the same
+    (every pair once, see :func:`~intfp.sim.vectors.lane_vectors`)."""
+    return max(1, -(-int(pairs) // int(rows)))
+
+
+def _lane_arch(lane_arch):
+    """The lane multiplier architecture a lane check builds (``signmag_tree`` lanes are
+    ``signmag`` lanes; the default architectures build the default lane)."""
+    arch = "signmag" if lane_arch == "signmag_tree" else lane_arch
+    return None if arch in (None, "twos", "standard") else arch
+
+
+def _member_copies(pairs: int, simulator: str, kind: str) -> int:
+    # Icarus pays per row and per event, not per compile: its wide harnesses stay.
+    return harness_copies(pairs, "icarus", kind) if simulator == "icarus" else bundle_copies(pairs)
+
+
+def lane_member(elem, copies: int | None = None, lane_arch: str | None = None,
+                simulator: str = "verilator") -> Member:
+    """The exhaustive lane check of :func:`check_lanes` as a bundle member."""
+    from intfp.rtl.components import LaneMultiplier
+    from intfp.rtl.harness import Replicated
+    from intfp.rtl.lanes import IntLaneMultiplier
+
+    e, arch = _elem(elem), _lane_arch(lane_arch)
+    copies = _member_copies(e.num_codes ** 2, simulator, "lanes") if copies is None else copies
+    lane = (lambda: IntLaneMultiplier(e, arch)) if arch else (lambda: LaneMultiplier(e))
+    return Member(f"lanes:{e.name}:{arch}:x{copies}", lambda: Replicated(lane, copies),
+                  lambda: vec.lane_vectors(e, copies, arch))
+
+
+def block_member(unit, n: int, seed: int, distributions=vec.DISTRIBUTIONS) -> Member:
+    """The block check of :func:`check_block` for a resolved block unit, as a bundle member."""
+    from intfp.rtl.units import BlockDotUnit
+
+    spec = hw.dot_spec(unit.name, unit.lanes, unit.window, unit.lane_arch)
+    p = unit.pipeline
+    return Member(f"block:{spec.fmt.name}:k{spec.lanes}:w{spec.window or 0}:p{p}:{spec.lane_arch}",
+                  lambda: BlockDotUnit(spec, pipeline=p),
+                  lambda: vec.block_vectors(spec, vec.block_stimulus(spec, n, seed, distributions), p))
+
+
+def scalar_member(elem, seed: int = 0, copies: int | None = None,
+                  simulator: str = "verilator") -> Member:
+    """The exhaustive scalar MAC check of :func:`check_scalar` (32-bit accumulator) as a
+    bundle member."""
+    from intfp.rtl.harness import Replicated
+    from intfp.rtl.units import ScalarMAC
+
+    e = _elem(elem)
+    copies = _member_copies(e.num_codes ** 2, simulator, "scalar") if copies is None else copies
+    return Member(f"scalar:{e.name}:a32:x{copies}",
+                  lambda: Replicated(lambda: ScalarMAC(e), copies),
+                  lambda: vec.scalar_vectors(e, seed, 32, copies))
+
+
+def mixed_member(name: str, n: int, seed: int) -> Member:
+    """The check of :func:`check_mixed` as a bundle member."""
+    from intfp.rtl.mixed import MIXED_UNITS
+    from intfp.rtl.units import make_unit
+
+    from .mixed_vectors import mixed_vectors
+
+    if name not in MIXED_UNITS:
+        raise ValueError(f"unknown mixed unit {name!r}; allowed: {', '.join(MIXED_UNITS)}")
+    return Member(f"mixed:{name}", lambda: make_unit(name, kind="mixed"),
+                  lambda: mixed_vectors(name, n, seed))
+
+
+def unit_members(unit, n: int = 2000, seed: int = 0, exhaustive_lanes: bool = True,
+                 simulator: str = "verilator") -> list[Member]:
+    """The checks that apply to one resolved unit (:func:`verify`), as bundle members: block
+    units: every code pair through the lane multiplier of its architecture, then ``n`` random
+    and corner blocks (with its pipeline); mixed units: ``n`` blocks per mode; scalar MACs:
+    every code pair."""
+    if unit.kind == "mixed":
+        return [mixed_member(unit.name, n, seed)]
+    if unit.kind == "scalar":
+        return [scalar_member(unit.elem.name, seed, simulator=simulator)]
+    lanes = [lane_member(unit.elem.name, lane_arch=unit.lane_arch, simulator=simulator)] \
+        if exhaustive_lanes else []
+    return lanes + [block_member(unit, n, seed)]
+
+
+def _top(members) -> str:
+    h = hashlib.sha256("|".join(m.key for m in members).encode()).hexdigest()[:10]
+    return f"bundle{len(members)}_{h}"
+
+
+def verify_units(units, *, n: int = 2000, seed: int = 0, exhaustive_lanes: bool = True,
+                 simulator: str | None = None, flat: bool = True) -> list[list[SimResult]]:
+    """:func:`verify` of several resolved units in ONE simulator build (a
+    :class:`~intfp.sim.bundle.Bundle`): every check of every unit, each an instance of its own
+    unchanged unit with its own rows and masks; a check two units share (the same lane
+    multiplier space, e.g. ``mxint4`` and ``nvint4``) is built and run once and reported for
+    both. Returns each unit's results in :func:`verify`'s order."""
+    sim = check_simulator(simulator)
+    per_unit = [unit_members(u, n, seed, exhaustive_lanes, sim) for u in units]
+    members: dict[str, Member] = {}
+    for ms in per_unit:
+        for m in ms:
+            members.setdefault(m.key, m)
+    order = list(members.values())
+    results = dict(zip(members, run_bundle(order, _top(order), simulator=sim, flat=flat)))
+    return [[results[m.key] for m in ms] for ms in per_unit]
+
+
 def verify(fmt, *, kind: str | None = None, lanes: int | None = None, n: int = 2000,
            seed: int = 0, window: int | None = None, exhaustive_lanes: bool = True,
            simulator: str | None = None, pipeline: int = 0,
            lane_arch: str | None = None, flat: bool = True) -> list[SimResult]:
-    """Every check that applies to one unit (what ``intfp rtl verify`` and the main job run),
-    the unit resolved once (:func:`intfp.models.spec.resolve_unit`): block units: every code
-    pair through the lane multiplier of its architecture, then ``n`` random and corner blocks
-    (with its pipeline); mixed units: ``n`` blocks per mode; scalar MACs: every code pair.
+    """Every check that applies to one unit (what ``intfp rtl verify`` runs), the unit resolved
+    once (:func:`intfp.models.spec.resolve_unit`), in one simulator build
+    (:func:`verify_units`): block units: every code pair through the lane multiplier of its
+    architecture, then ``n`` random and corner blocks (with its pipeline); mixed units: ``n``
+    blocks per mode; scalar MACs: every code pair.
     ``simulator``: ``verilator`` or ``icarus`` (default :func:`~intfp.sim.runner.default_simulator`);
     each result records the one used."""
     unit = resolve_unit(fmt, kind, lanes, window, pipeline, lane_arch)
-    sim = check_simulator(simulator)
-    if unit.kind == "mixed":
-        return [check_mixed(unit.name, n, seed, simulator=sim)]
-    if unit.kind == "scalar":
-        return [check_scalar(unit.elem.name, seed, simulator=sim)]
-    out = [check_lanes(unit.elem.name, simulator=sim, lane_arch=unit.lane_arch)] \
-        if exhaustive_lanes else []
-    out.append(check_block(unit.name, unit.lanes, n, seed, unit.window, unit.pipeline,
-                           flat=flat, simulator=sim, lane_arch=unit.lane_arch))
-    return out
+    return verify_units([unit], n=n, seed=seed, exhaustive_lanes=exhaustive_lanes,
+                        simulator=simulator, flat=flat)[0]

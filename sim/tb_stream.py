@@ -58,7 +58,9 @@ class Monitor:
 
 
 class Scoreboard:
-    """Compares monitored rows with expected rows where the mask is set."""
+    """Compares monitored rows with expected rows where the mask is set: a mask is per row
+    ``(rows,)``, or per byte ``(rows, nbytes)`` (a :mod:`intfp.sim.bundle` port carrying
+    several units' ports, each compared on its own rows)."""
 
     def __init__(self, expect: dict[str, np.ndarray], mask: dict[str, np.ndarray]):
         self.expect, self.mask = expect, mask
@@ -66,7 +68,9 @@ class Scoreboard:
     def mismatches(self, samples: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = {}
         for name, exp in self.expect.items():
-            diff = np.any(samples[name] != exp, axis=1) & self.mask[name]
+            mask = np.asarray(self.mask[name], bool)
+            ne = samples[name] != exp
+            diff = np.any(ne & mask, axis=1) if mask.ndim == 2 else np.any(ne, axis=1) & mask
             out[name] = np.nonzero(diff)[0]
         return out
 

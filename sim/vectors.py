@@ -27,7 +27,7 @@ from amaranth import Shape
 from amaranth.lib import wiring
 
 from intfp.models import hwmodel as hw
-from intfp.models.formats import ELEMENT_FORMATS, ElementFormat
+from intfp.models.formats import ElementFormat, element_format
 
 __all__ = [
     "Vectors", "port_widths", "pack", "unpack", "fp32_classes", "BlockStimulus", "DISTRIBUTIONS",
@@ -460,7 +460,7 @@ def _all_pairs(elem: ElementFormat):
 def lane_vectors(elem, copies: int = LANE_COPIES, lane_arch: str | None = None) -> Vectors:
     """Every pair of codes through ``copies`` lane multipliers side by side (``Replicated``);
     expected products by :func:`intfp.models.hwmodel.lane_product` for ``lane_arch``."""
-    elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
+    elem = element_format(elem)
     a, b = _all_pairs(elem)
     rows = -(-len(a) // copies)
     a = np.resize(a, rows * copies).reshape(rows, copies)   # wraps around: repeats a few pairs
@@ -492,7 +492,7 @@ def scalar_vectors(elem, seed: int = 0, acc_bits: int = 32, copies: int = 1,
     (``valid = 0`` for every copy) are inserted at random; ``product`` is sampled before the
     clock edge, ``acc`` / ``acc_valid`` after it.
     ``limit``: only the first ``limit`` pairs of the random order (a uniform sample)."""
-    elem = ELEMENT_FORMATS[elem] if isinstance(elem, str) else elem
+    elem = element_format(elem)
     rng = np.random.default_rng(seed)
     a, b = _all_pairs(elem)
     order = rng.permutation(len(a))[:limit]

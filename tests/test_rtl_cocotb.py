@@ -175,3 +175,67 @@ def test_testbench_catches_a_wrong_port_timing(defect):
     assert not res.passed and res.cocotb_failed == 1
     port = "dot" if defect == "late_dot" else "acc_valid"
     assert len(res.mismatches[port]) > 0
+
+
+def _bundle_members():
+    """A clocked block unit (its `dot` sampled before the edge), a combinational lane
+    harness and a scalar MAC with fewer rows than the block's: three kinds of member."""
+    from intfp.models.spec import resolve_unit
+
+    unit = resolve_unit("nvint4", "block", 4)
+    return [checks.lane_member("int4", copies=2), checks.block_member(unit, 60, 4),
+            checks.scalar_member("int4", seed=1, copies=16)]
+
+
+def test_bundle_runs_each_member_on_its_own_rows():
+    """Units bundled in one build (the verification stage's way) give each member's result:
+    the same spaces, rows and sampled outputs as the member alone would have."""
+    from intfp.sim.bundle import run_bundle
+
+    members = _bundle_members()
+    res = run_bundle(members, "test_bundle_three")
+    assert [r.name for r in res] == ["lanes_int4", "block_nvint4_k4", "scalar_int4"]
+    for m, r in zip(members, res):
+        _ok(r)
+        v = m.vectors()
+        assert (r.vectors, r.rows) == (v.count, v.rows)
+        for port, exp in v.expect.items():      # every compared row was sampled and equal
+            np.testing.assert_array_equal(r.outputs[port][v.mask[port]], exp[v.mask[port]])
+    assert res[0].vectors == 256 and res[2].vectors == 256 and res[1].vectors == 60
+    assert res[2].rows != res[1].rows           # the shorter member is padded, not compared
+
+
+def test_bundle_scoreboard_blames_only_the_wrong_member_and_row():
+    """Negative control in a bundle: one corrupted expected bit in one member fails that
+    member at that row only; the others pass."""
+    from intfp.sim import bundle as bd
+
+    members = _bundle_members()
+    real = members[2].vectors
+
+    def corrupted():
+        v = real()
+        v.expect["acc"][5, 0] ^= 1
+        return v
+    members[2] = bd.Member(members[2].key, members[2].factory, corrupted)
+    res = bd.run_bundle(members, "test_bundle_three")
+    assert res[0].passed and res[1].passed
+    assert not res[2].passed and res[2].cocotb_failed == 1
+    np.testing.assert_array_equal(res[2].mismatches["acc"], [5])
+    assert len(res[2].mismatches["product"]) == 0
+
+
+def test_verify_units_shares_one_lane_space_between_units():
+    """`verify_units` (one build for several units): a lane space two units share is run once
+    and reported for both; each unit keeps verify()'s checks in order."""
+    from intfp.models.spec import resolve_unit
+
+    units = [resolve_unit("nvint4", "block", 4), resolve_unit("mxint4", "block", 4),
+             resolve_unit("int4", "scalar")]
+    out = checks.verify_units(units, n=50, seed=2)
+    assert [[r.name for r in rs] for rs in out] == [
+        ["lanes_int4", "block_nvint4_k4"], ["lanes_int4", "block_mxint4_k4"], ["scalar_int4"]]
+    assert out[0][0] is out[1][0]
+    for rs in out:
+        for r in rs:
+            _ok(r)
