@@ -26,7 +26,7 @@ with fewer, cheaper passes: torch in-place ops on chunks that stay in the core's
 * Work is split into chunks of ``CHUNK_ELEMS`` elements (1 MiB of float32; with the output and
   scratch arrays ~4 MiB per worker, in L2 and the shared L3), so the input is read from DRAM
   once and the output written once; NV formats and per-tensor scales read the input once more
-  (a min / max reduction) for the tensor amax.
+  for the tensor amax (and keep every block's amax from that pass).
 * Threads: ``torch.get_num_threads()`` (the caller's setting) workers each take whole chunks
   from a shared counter and run every op of a chunk with one torch thread. Splitting each op
   over OpenMP threads instead (one fork/join barrier per op, ~10 per chunk) waits for the
@@ -102,7 +102,7 @@ def passes(bf: BlockFormat, rule: str) -> dict:
         # INT: add, sub, [min, max]
         cache = 2 + ((1 + 6) if clamp else 6) if fp else 2 + (4 if clamp else 2)
         return {"dram_reads": 1, "dram_writes": 1, "cache": cache, "path": "fused"}
-    # scaled path: abs + row amax (in the amax pre-pass for NV / per-tensor), x * inv,
+    # scaled path: abs + row amax (in the pre-pass for NV / per-tensor), x * inv,
     # clamp, (and, max: FP), add, sub, [clamp: INT], x * scale, (sign and, sign or: FP)
     cache = 2 + (9 if fp else 5)
     return {"dram_reads": reads, "dram_writes": 1, "cache": cache, "path": "scaled"}
@@ -301,7 +301,7 @@ class _Job:
         self.nchunks = -(-self.rows // self.step)
         self.inline = x2d.size <= _TORCH_GRAIN
         self.threads = torch.get_num_threads()     # the caller's setting
-        self.amax_all = None                       # per-tensor scale: every row's amax
+        self.amax_rows = None                      # every row's amax, from the pre-pass
         self.tensor_scale = None
         self.fused = (bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR)
         self.tables = _ue8m0_tables(self.elem, rule) if self.fused else None
@@ -355,32 +355,22 @@ class _Job:
             self._each_chunk(self._direct_chunk)
             return
         if bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR:
-            # Scales that need the tensor amax first (NV, per-tensor): one extra read pass, a
-            # plain min / max per chunk (read only, no per-row work); block amax per chunk later.
-            ext = np.zeros((self.nchunks, 2), dtype=np.float32)
+            # Scales that need the tensor amax first (NV, per-tensor): one extra read pass,
+            # which keeps every row's amax for the main pass.
+            bits = np.empty(self.rows, dtype=np.int32)
 
-            def extremes(c, scratch):
-                _, _, xc, _, _, _ = self._views(c, scratch)
-                mn, mx = torch.aminmax(xc)
-                ext[c] = (mn.item(), mx.item())
-            self._each_chunk(extremes)
-            amax_t = np.float32(np.abs(ext).max())
-            if not np.isfinite(amax_t):
-                # NaN / Inf somewhere: the tensor amax is the largest finite block amax (as the
-                # reference computes it), so take every row's amax.
-                bits = np.empty(self.rows, dtype=np.int32)
-
-                def amax_chunk(c, scratch):
-                    a, b, xc, _, tf, _ = self._views(c, scratch)
-                    bits[a:b] = _amax(xc, tf).numpy()
-                self._each_chunk(amax_chunk)
-                finite = bits < _F32_EXP                   # NaN and Inf sort above
-                amax_t = np.array(np.max(bits, where=finite, initial=0)).view(np.float32)[()]
+            def amax_chunk(c, scratch):
+                a, b, xc, _, tf, _ = self._views(c, scratch)
+                bits[a:b] = _amax(xc, tf).numpy()
+            self._each_chunk(amax_chunk)
+            finite = bits < _F32_EXP                       # NaN and Inf sort above
+            amax_t = np.array(np.max(bits, where=finite, initial=0)).view(np.float32)[()]
             if bf.scale.name == "e4m3":
                 self.tensor_scale = scales.nv_tensor_scale(amax_t, self.elem)
+            self.amax_rows = bits.view(np.float32)
             if bf.block_size == PER_TENSOR:
-                any_nan = not np.isfinite(np.abs(ext).max())
-                self.amax_all = np.full(self.rows, np.nan if any_nan else amax_t, np.float32)
+                any_nan = not finite.all()
+                self.amax_rows = np.full(self.rows, np.nan if any_nan else amax_t, np.float32)
         self._each_chunk(self._chunk)
 
     # -- chunk kernels -----------------------------------------------------------------------
@@ -411,11 +401,11 @@ class _Job:
                 else:                                          # tiny or huge blocks
                     self._scaled(xc, oc, ti, _INV_POW2[idx], _POW2[idx])
         else:
-            if self.amax_all is None:                          # per-block scales (NV, FP32)
+            if self.amax_rows is None:                         # FP32 scales per block
                 amax = _amax(xc, tf).numpy().view(np.float32)
             else:
-                amax = self.amax_all[a:b]
-            if bf.scale.name == "e4m3" and self.amax_all is None:
+                amax = self.amax_rows[a:b]
+            if bf.scale.name == "e4m3" and bf.block_size != PER_TENSOR:
                 inv, mul, nan = _nv_scales(amax, self.tensor_scale, elem)
             else:
                 sc = scales._scales_for(amax, bf, self.rule, self.tensor_scale, want_codes=False)
