@@ -249,12 +249,21 @@ def verify(fmt, *, kind: str | None = None, lanes: int | None = None, n: int = 2
            simulator: str | None = None, pipeline: int = 0,
            lane_arch: str | None = None, flat: bool = True) -> list[SimResult]:
     """Every check that applies to one unit (what ``intfp rtl verify`` runs), the unit resolved
-    once (:func:`intfp.models.spec.resolve_unit`), in one simulator build
-    (:func:`verify_units`): block units: every code pair through the lane multiplier of its
+    once (:func:`intfp.models.spec.resolve_unit`), each check in a build of its own (so a
+    failing check's build and log stand alone; :func:`verify_units` runs the same checks of
+    many units in one build): block units: every code pair through the lane multiplier of its
     architecture, then ``n`` random and corner blocks (with its pipeline); mixed units: ``n``
     blocks per mode; scalar MACs: every code pair.
     ``simulator``: ``verilator`` or ``icarus`` (default :func:`~intfp.sim.runner.default_simulator`);
     each result records the one used."""
     unit = resolve_unit(fmt, kind, lanes, window, pipeline, lane_arch)
-    return verify_units([unit], n=n, seed=seed, exhaustive_lanes=exhaustive_lanes,
-                        simulator=simulator, flat=flat)[0]
+    sim = check_simulator(simulator)
+    if unit.kind == "mixed":
+        return [check_mixed(unit.name, n, seed, simulator=sim)]
+    if unit.kind == "scalar":
+        return [check_scalar(unit.elem.name, seed, simulator=sim)]
+    out = [check_lanes(unit.elem.name, simulator=sim, lane_arch=unit.lane_arch)] \
+        if exhaustive_lanes else []
+    out.append(check_block(unit.name, unit.lanes, n, seed, unit.window, unit.pipeline,
+                           flat=flat, simulator=sim, lane_arch=unit.lane_arch))
+    return out
