@@ -35,6 +35,13 @@ with fewer, cheaper passes: torch in-place ops on chunks that stay in the core's
   survive ``fork``, and analysis sweeps fork process pools. The pool is replaced after fork;
   inputs below torch's grain size (whose ops never go parallel) run inline, serially.
 
+Two back ends compute the same bits (every test of ``tests/test_quantize_kernels.py`` runs on
+both): the torch ops above, always available, and the same arithmetic as one C loop per block
+(``models/qkernel.c``: one pass over each element, instead of 6-11 torch passes), used when its
+library has been built into the Python environment with ``python -m intfp.models.qkernels
+build`` (the system C compiler; no Python build dependencies). ``INTFP_QKERNEL=torch`` forces
+the torch ops. The scale logic (numpy) is shared, so only the element loops differ.
+
 Covered: ``rounding="even"`` (the default) for every block format and scale (UE8M0 floor /
 ceil, NV, FP32) and direct casts of finite values, for element formats with at most 21
 mantissa bits (FP) or 23 bits (INT) (:func:`applies`). ``away`` / ``stochastic`` rounding, codes
@@ -44,12 +51,18 @@ Muller et al., *Handbook of Floating-Point Arithmetic* (2nd ed., 2018), section 
 """
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import itertools
 import os
+import shutil
+import subprocess
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,7 +70,8 @@ import torch
 from . import scales
 from .formats import PER_TENSOR, BlockFormat, ElementFormat
 
-__all__ = ["applies", "quantize_values", "round_even_", "passes"]
+__all__ = ["applies", "quantize_values", "round_even_", "passes", "build_c_library",
+           "c_library", "c_library_path"]
 
 #: Elements per chunk. Each chunk costs ~15 torch calls and ~10 numpy calls on its rows (a few
 #: us each, holding the GIL for the numpy ones), so small chunks pay in overhead; 2^18 had the
@@ -85,27 +99,36 @@ def _element_ok(elem: ElementFormat) -> bool:
     return 2 <= elem.bits <= 23
 
 
-def passes(bf: BlockFormat, rule: str) -> dict:
+def passes(bf: BlockFormat, rule: str, backend: str | None = None) -> dict:
     """Memory passes per element of :func:`quantize_values` for ``bf`` (typical input: every
     block in the fused range), for the benchmark's report. ``dram_reads`` / ``dram_writes``
-    count reads of the input and writes of the output; ``cache`` counts torch ops touching
-    every element of a chunk while it sits in L2 (``tests/test_quantize_kernels.py`` counts
-    them in the kernel)."""
+    count reads of the input and writes of the output; ``cache`` counts passes over a chunk
+    while it sits in cache: torch ops touching every element (``tests/test_quantize_kernels.py``
+    counts them in the kernel), or C loops. ``backend``: "torch", "c", or None for the one
+    :func:`quantize_values` uses now."""
+    if backend is None:
+        backend = "c" if c_library() is not None else "torch"
     fp = bf.element.kind == "fp"
     reads = 2 if (bf.scale.name == "e4m3" or bf.block_size == PER_TENSOR) else 1
     if bf.scale.name == "none":
-        cache = 8 if fp else 4          # copy, clamp, (and, max: FP), add, sub, (and, or: FP)
-        return {"dram_reads": 1, "dram_writes": 1, "cache": cache, "path": "direct"}
-    if bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR:
+        path = "direct"
+        # copy, clamp, (and, max: FP), add, sub, (and, or: FP) / one C loop
+        cache = 1 if backend == "c" else (8 if fp else 4)
+    elif bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR:
+        path = "fused"
+        # row amax, then one C loop; torch: abs + row amax, then FP: [min], and, max, add, sub,
+        # sign and, sign or; INT: add, sub, [min, max]
         clamp = rule == "floor"
-        # abs + row amax, then FP: [min], and, max, add, sub, sign and, sign or;
-        # INT: add, sub, [min, max]
-        cache = 2 + ((1 + 6) if clamp else 6) if fp else 2 + (4 if clamp else 2)
-        return {"dram_reads": 1, "dram_writes": 1, "cache": cache, "path": "fused"}
-    # scaled path: abs + row amax (in the pre-pass for NV / per-tensor), x * inv,
-    # clamp, (and, max: FP), add, sub, [clamp: INT], x * scale, (sign and, sign or: FP)
-    cache = 2 + (9 if fp else 5)
-    return {"dram_reads": reads, "dram_writes": 1, "cache": cache, "path": "scaled"}
+        cache = 2 if backend == "c" else (2 + ((1 + 6) if clamp else 6) if fp else
+                                          2 + (4 if clamp else 2))
+    else:
+        path = "scaled"
+        # row amax (in the pre-pass for NV / per-tensor), then one C loop; torch: abs + row
+        # amax, x * inv, clamp, (and, max: FP), add, sub, [clamp: INT], x * scale, (sign and,
+        # sign or: FP)
+        cache = 2 if backend == "c" else 2 + (9 if fp else 5)
+    return {"dram_reads": reads, "dram_writes": 1, "cache": cache, "path": path,
+            "backend": backend}
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,6 +279,78 @@ _INV_POW2 = _POW2[::-1].copy()
 
 
 # --------------------------------------------------------------------------------------------
+# The optional one-pass C loops (models/qkernel.c)
+# --------------------------------------------------------------------------------------------
+#: "auto": use the C loops when their library is built (:func:`build_c_library`), else torch;
+#: "torch": always the torch kernels (tests and the benchmark compare the two).
+BACKEND = os.environ.get("INTFP_QKERNEL", "auto")
+_C_SOURCE = Path(__file__).with_name("qkernel.c")
+_C_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC")
+
+
+def c_library_path() -> Path:
+    """Where :func:`build_c_library` puts the library: ``$INTFP_QKERNEL_LIB``, else inside the
+    Python environment (``sys.prefix``: the venv scripts/setup.sh makes), named by a hash of
+    the source and flags so that a changed source is never run from a stale build."""
+    env = os.environ.get("INTFP_QKERNEL_LIB", "").strip()
+    if env:
+        return Path(env)
+    h = hashlib.sha256(_C_SOURCE.read_bytes() + " ".join(_C_FLAGS).encode()).hexdigest()[:16]
+    return Path(sys.prefix) / "lib" / "intfp" / f"qkernel-{h}.so"
+
+
+def build_c_library(path: Path | None = None) -> Path:
+    """Compile models/qkernel.c with the system C compiler (``$CC``, else cc / gcc) into
+    :func:`c_library_path`; an error with the compiler's log tail if that fails."""
+    path = Path(path) if path is not None else c_library_path()
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc / gcc / $CC) found to build the qkernel library; "
+                           "install one (Debian: apt-get install gcc) or use the torch kernels")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        r = subprocess.run([cc, *_C_FLAGS, "-o", str(tmp), str(_C_SOURCE)], capture_output=True,
+                           text=True, timeout=300)
+    except OSError as e:                           # not executable, not found
+        raise RuntimeError(f"cannot run the C compiler {cc!r}: {e}") from e
+    if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"building {_C_SOURCE.name} with {cc} failed (exit {r.returncode}):\n"
+                           + (r.stderr or r.stdout)[-2000:])
+    os.replace(tmp, path)                          # atomic: readers never see a partial file
+    c_library.cache_clear()
+    return path
+
+
+@lru_cache(maxsize=1)
+def c_library():
+    """The loaded C library, or None (not built, or ``BACKEND == "torch"``)."""
+    if BACKEND == "torch":
+        return None
+    path = c_library_path()
+    if not path.is_file():
+        return None
+    lib = ctypes.CDLL(str(path))
+    P, I64, F, I32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int32
+    lib.row_amax.argtypes = [P, I64, I64, P]
+    lib.fused_fp.argtypes = [P, P, I64, I64, P, P, F, ctypes.c_int]
+    lib.fused_int.argtypes = [P, P, I64, I64, P, P, P, ctypes.c_int]
+    lib.scaled_fp.argtypes = [P, P, I64, I64, P, P, F, I32, F]
+    lib.scaled_int.argtypes = [P, P, I64, I64, P, P, F, F, F]
+    for f in (lib.row_amax, lib.fused_fp, lib.fused_int, lib.scaled_fp, lib.scaled_int):
+        f.restype = None
+    return lib
+
+
+def _ptr(a: np.ndarray) -> int:
+    """Address of a per-row array (float32 / int32, contiguous: made so by the callers). The
+    caller keeps ``a`` referenced until the C call returns."""
+    assert a.flags.c_contiguous and a.dtype.itemsize == 4, (a.dtype, a.flags)
+    return a.__array_interface__["data"][0]
+
+
+# --------------------------------------------------------------------------------------------
 # The driver
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
@@ -305,6 +400,7 @@ class _Job:
         self.tensor_scale = None
         self.fused = (bf.scale.name == "ue8m0" and bf.block_size != PER_TENSOR)
         self.tables = _ue8m0_tables(self.elem, rule) if self.fused else None
+        self.c = c_library()                       # None: the torch kernels
 
     # -- chunk iteration ---------------------------------------------------------------------
     def _span(self, c):
@@ -361,7 +457,7 @@ class _Job:
 
             def amax_chunk(c, scratch):
                 a, b, xc, _, tf, _ = self._views(c, scratch)
-                bits[a:b] = _amax(xc, tf).numpy()
+                bits[a:b] = self._row_amax(xc, tf)
             self._each_chunk(amax_chunk)
             finite = bits < _F32_EXP                       # NaN and Inf sort above
             amax_t = np.array(np.max(bits, where=finite, initial=0)).view(np.float32)[()]
@@ -379,7 +475,7 @@ class _Job:
         bf, elem = self.bf, self.elem
         nan = None
         if self.fused:
-            bits = _amax(xc, tf).numpy()
+            bits = self._row_amax(xc, tf)
             T = self.tables
             # The common case in four numpy ops on the row amax: every exponent field normal
             # (no zero, subnormal, NaN or Inf block) and every scale in the fused range. The
@@ -402,7 +498,7 @@ class _Job:
                     self._scaled(xc, oc, ti, _INV_POW2[idx], _POW2[idx])
         else:
             if self.amax_rows is None:                         # FP32 scales per block
-                amax = _amax(xc, tf).numpy().view(np.float32)
+                amax = self._row_amax(xc, tf).view(np.float32)
             else:
                 amax = self.amax_rows[a:b]
             if bf.scale.name == "e4m3" and bf.block_size != PER_TENSOR:
@@ -414,9 +510,28 @@ class _Job:
         if nan is not None:
             oc.masked_fill_(_col(nan), float("nan"))
 
+    def _row_amax(self, xc, tf) -> np.ndarray:
+        """int32 bits of every row's max |x| (leaves |x| in ``tf`` on the torch path)."""
+        if self.c is None:
+            return _amax(xc, tf).numpy()
+        bits = np.empty(xc.shape[0], dtype=np.int32)
+        self.c.row_amax(xc.data_ptr(), xc.shape[0], self.k, bits.ctypes.data)
+        return bits
+
     def _fused(self, xc, oc, tf, idx, T):
         """Round x on the grid scaled by 2^s, row by row (see the module docstring)."""
         elem, clamp = self.elem, self.rule == "floor"
+        if self.c is not None:
+            rows, hi = xc.shape[0], T.hi[idx]          # named: alive during the C call
+            if elem.kind == "fp":
+                eminb = T.eminb[idx]
+                self.c.fused_fp(xc.data_ptr(), oc.data_ptr(), rows, self.k, _ptr(hi),
+                                _ptr(eminb), _consts(elem)[2], clamp)
+            else:
+                magic, lo = T.magic[idx], T.lo[idx]
+                self.c.fused_int(xc.data_ptr(), oc.data_ptr(), rows, self.k, _ptr(magic),
+                                 _ptr(hi), _ptr(lo), clamp)
+            return
         if elem.kind == "fp":
             # tf holds |x| (from the amax); work on it and put the sign back at the end
             tb = tf.view(torch.int32)
@@ -441,6 +556,17 @@ class _Job:
 
     def _scaled(self, xc, oc, ti, inv, mul):
         """x / s, round on the element grid, * s, for any per-row scale s."""
+        if self.c is not None:
+            rows, elem = xc.shape[0], self.elem
+            a, b, c = _consts(elem)
+            inv_p = None if inv is None else _ptr(inv)
+            if elem.kind == "fp":                              # (vmax, emin bits, alpha)
+                self.c.scaled_fp(xc.data_ptr(), oc.data_ptr(), rows, self.k, inv_p, _ptr(mul),
+                                 a, b, c)
+            else:                                              # (lo, hi, magic)
+                self.c.scaled_int(xc.data_ptr(), oc.data_ptr(), rows, self.k, inv_p, _ptr(mul),
+                                  a, b, c)
+            return
         if inv is not None:
             torch.mul(xc, _col(inv), out=oc)
         else:
@@ -452,6 +578,10 @@ class _Job:
 
     def _direct_chunk(self, c, scratch):
         _, _, xc, oc, _, ti = self._views(c, scratch)
+        if self.c is not None:                                 # scale 1: x * 1 and r * 1 exact
+            one = np.ones(xc.shape[0], np.float32)
+            self._scaled(xc, oc, ti, one, one)
+            return
         oc.copy_(xc)
         round_even_(oc, ti, self.elem)
         if self.elem.kind == "fp":
@@ -463,3 +593,10 @@ def _amax(xc: torch.Tensor, tf: torch.Tensor) -> torch.Tensor:
     leaves |x| in ``tf``."""
     torch.abs(xc, out=tf)
     return tf.view(torch.int32).amax(dim=1)
+
+
+if __name__ == "__main__":                         # python -m intfp.models.qkernels build
+    if sys.argv[1:] != ["build"]:
+        sys.exit("usage: python -m intfp.models.qkernels build   (compiles models/qkernel.c into "
+                 "the Python environment; quantize then uses it)")
+    print(build_c_library())

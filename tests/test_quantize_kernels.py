@@ -7,7 +7,10 @@ tests pin. Every preset, scale rule and granularity is compared here on adversar
 random block scales; saturation; zeros of both signs; tiny and huge blocks), so a change to
 either path that moves one bit fails.
 """
+import re
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +22,30 @@ from intfp.models import ELEMENT_FORMATS, PRESETS, block_format, quantize
 from intfp.models.formats import ElementFormat
 
 K = 32
+
+
+@pytest.fixture(scope="session")
+def c_lib_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("qkernel") / "qkernel.so"
+    try:
+        qk.build_c_library(path)
+    except RuntimeError as e:
+        pytest.skip(f"the C back end could not be built here: {e}")
+    return path
+
+
+@pytest.fixture(params=["torch", "c"], autouse=True)
+def backend(request, monkeypatch):
+    """Every test here runs on both back ends of qkernels: the torch ops and the C loops."""
+    if request.param == "c":
+        monkeypatch.setenv("INTFP_QKERNEL_LIB", str(request.getfixturevalue("c_lib_path")))
+        monkeypatch.setattr(qk, "BACKEND", "auto")
+    else:
+        monkeypatch.setattr(qk, "BACKEND", "torch")
+    qk.c_library.cache_clear()
+    assert (qk.c_library() is not None) == (request.param == "c")
+    yield request.param
+    qk.c_library.cache_clear()
 
 
 def _bits_equal(a, b):
@@ -305,14 +332,16 @@ def _count_chunk_passes(x, fmt, rule=None):
 @pytest.mark.parametrize("fmt,rule", [("mxfp8", "floor"), ("mxfp8", "ceil"), ("mxint8", "floor"),
                                       ("mxint8", "ceil"), ("nvfp4", None), ("nvint4", None),
                                       ("e4m3", None), ("int8", None)])
-def test_reported_passes_match_the_kernel(fmt, rule):
-    """benchmarks/quantize_throughput.py reports qkernels.passes(); count them in the kernel."""
+def test_reported_passes_match_the_kernel(fmt, rule, backend):
+    """benchmarks/quantize_throughput.py reports qkernels.passes(); count them in the kernel
+    (the C back end: no torch op touches the elements)."""
     x = np.random.default_rng(9).standard_normal((64, 256)).astype(np.float32)  # one chunk, inline
     assert x.size <= qk._TORCH_GRAIN and x.size <= qk.CHUNK_ELEMS
     bf, rule = blocks.resolve(fmt, None, rule)
     p = qk.passes(bf, rule)
+    assert p["backend"] == backend
     ops = _count_chunk_passes(x, fmt, rule)
-    assert len(ops) == p["cache"], ops
+    assert len(ops) == (p["cache"] if backend == "torch" else 0), ops
     assert p["path"] == ("fused" if bf.scale.name == "ue8m0" else
                          "direct" if bf.scale.name == "none" else "scaled")
 
@@ -340,3 +369,23 @@ def test_nv_scales_equal_reference_at_e4m3_ties():
                 ref = scales._scales_for(amax, bf, "nv", t, want_codes=False)
             assert nan is None and not ref.nan_rows.any()
             assert _bits_equal(inv, ref.inv) and _bits_equal(mul, ref.mul), t
+
+
+def test_c_build_errors_are_clear(tmp_path, monkeypatch, backend):
+    """A compiler that fails or cannot run gives an error naming it, with its log tail; no
+    library is left behind."""
+    if backend == "c":
+        pytest.skip("one back end is enough")
+    bad = tmp_path / "badcc"
+    bad.write_text("#!/bin/sh\necho 'qkernel.c:1: error: something broke' >&2\nexit 3\n")
+    bad.chmod(0o755)
+    monkeypatch.setenv("CC", str(bad))
+    with pytest.raises(RuntimeError, match=r"(?s)exit 3.*something broke"):
+        qk.build_c_library(tmp_path / "k.so")
+    monkeypatch.setenv("CC", str(tmp_path / "missing-cc"))
+    with pytest.raises(RuntimeError, match="cannot run the C compiler"):
+        qk.build_c_library(tmp_path / "k.so")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["badcc"]
+    monkeypatch.delenv("INTFP_QKERNEL_LIB", raising=False)
+    p = qk.c_library_path()                            # named by the source hash, in the env
+    assert p.parent.parent.parent == Path(sys.prefix) and re.fullmatch(r"qkernel-[0-9a-f]{16}\.so", p.name)
