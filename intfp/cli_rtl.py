@@ -61,6 +61,10 @@ def list_units(kind):
 
     for name in unit_names(kind):
         click.echo(name)
+    if kind != "mixed":
+        from intfp.models.formats import ELEMENT_GRAMMAR, FORMAT_GRAMMAR
+        click.echo(f"(presets; any other {FORMAT_GRAMMAR if kind == 'block' else ELEMENT_GRAMMAR} "
+                   "works too)", err=True)      # stdout stays a plain list of names
 
 
 @rtl.command()
@@ -69,8 +73,8 @@ def list_units(kind):
               default=Path("out/rtl"), show_default=True, help="Directory for <name>.v.")
 def export(fmt, kind, lanes, window, lane_arch, stages, out_dir):
     """Write FMT's unit as Verilog, in <module>.v with the unit's top-module name (FMT: a preset
-    such as mxfp8_e4m3, nvint4; an element for a scalar MAC; mxfp8+nvfp4 or mxint8+nvint4 for a
-    mixed unit)."""
+    such as mxfp8_e4m3, nvint4, or any block format of the grammar, e.g. mx:e2m2/b16/ue8m0; an
+    element (e4m3, e3m3, int5) for a scalar MAC; mxfp8+nvfp4 or mxint8+nvint4 for a mixed unit)."""
     from amaranth import Shape
     from amaranth.lib import wiring
 

@@ -13,9 +13,10 @@ def _run(*args):
 
 def test_list_and_widths():
     r = _run("list")
-    assert r.exit_code == 0 and r.output.split() == [
+    assert r.exit_code == 0 and r.stdout.split() == [
         "mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4_e2m1", "mxint8", "mxint6",
         "mxint4", "nvfp4", "nvint4"]
+    assert "mx:e2m2/b16/ue8m0" in r.stderr                  # the grammar, said beside the list
     r = _run("widths")
     assert r.exit_code == 0 and "| mxfp8_e4m3 | e4m3 | 32 | 24 | 16 | 25 | 30 | 30 | -290 |" in r.output
 
