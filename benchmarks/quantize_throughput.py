@@ -1,7 +1,7 @@
 """Fake-quantization throughput: intfp vs torchao vs a tensor copy, measured in one run.
 
     .venv/bin/python benchmarks/quantize_throughput.py [--size 4096] [--repeats 9]
-        [--formats mxfp8,mxint8,...] [--chunk ELEMS]
+        [--formats mxfp8,mxint8,...] [--chunk ELEMS] [--backend auto|torch]
 
 Quantize-dequantizes a size x size float32 tensor (Gaussian) with ``intfp.models.quantize``
 (default rounding, half to even: the kernels of ``models/qkernels.py``) and with torchao 0.18's
@@ -16,11 +16,13 @@ transparent huge pages); after torchao's many allocations in this run, glibc ser
 from already-mapped heap instead and it runs at copy speed. The page faults per call are
 printed, so the reader sees which clone was measured; the ratios use the measured one.
 
-Every intfp format also runs with one torch thread (one kernel worker): the "threads gain"
-column. The output says what limits each format: its DRAM passes and torch passes over
-L2-resident chunks (``qkernels.passes``, which ``tests/test_quantize_kernels.py`` counts in the
-kernel), the rate the DRAM passes alone would allow at the numpy copy's bandwidth, and the
-threads gain. The issue-14 targets (MXFP8 >= 5x torchao, every format >= 0.33x clone) are
+intfp runs on its default back end: the one-pass C loops when they are built (``python -m
+intfp.models.qkernels build``), else the torch ops; with the C loops built the torch ops are
+measured alongside. Every format also runs with one thread (one kernel worker): the "threads
+gain" column. The output says what limits each format: its DRAM passes and its passes over
+cache-resident chunks (``qkernels.passes``; ``tests/test_quantize_kernels.py`` counts the torch
+ops in the kernel), the rate the DRAM passes alone would allow at the numpy copy's bandwidth,
+and the threads gain. The issue-14 targets (MXFP8 >= 5x torchao, every format >= 0.33x clone) are
 checked in the "target met" column, against the faster of the two references.
 
 Every case runs once to warm up, then the cases run round-robin ``--repeats`` times and each
@@ -77,80 +79,6 @@ def _round_robin(cases: dict, repeats: int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-# --one-pass-c: the same MXFP8 (floor) arithmetic as qkernels' fused kernel in one C loop per
-# block (amax, scale index, saturate, magic-number rounding, sign), to measure what a kernel
-# with one pass over the data would reach here. A measurement only: intfp does not use it.
-_ONE_PASS_C = r"""
-#include <stdint.h>
-#include <string.h>
-void one_pass(const float *x, float *out, int64_t rows, int64_t k, const float *hi_t,
-              const int32_t *eminb_t, int off, int vlo, int vhi, float alpha, int32_t *bad) {
-    for (int64_t r = 0; r < rows; r++) {
-        const uint32_t *xb = (const uint32_t *)(x + r * k);
-        uint32_t am = 0;
-        for (int64_t j = 0; j < k; j++) { uint32_t a = xb[j] & 0x7FFFFFFFu; am = a > am ? a : am; }
-        int e = (int)(am >> 23), idx = e + off;
-        if (e == 0 || e == 255 || idx < vlo || idx > vhi) { bad[r] = 1; continue; }
-        float hi = hi_t[idx]; int32_t em = eminb_t[idx];
-        uint32_t *ob = (uint32_t *)(out + r * k);
-        for (int64_t j = 0; j < k; j++) {
-            uint32_t tb = xb[j] & 0x7FFFFFFFu, vb; float t, cf, v; int32_t c;
-            memcpy(&t, &tb, 4);
-            t = t < hi ? t : hi;
-            memcpy(&c, &t, 4);
-            c &= 0x7F800000; c = c > em ? c : em;
-            memcpy(&cf, &c, 4);
-            v = (t + alpha * cf) - alpha * cf;
-            memcpy(&vb, &v, 4);
-            ob[j] = vb | (xb[j] & 0x80000000u);
-        }
-    }
-}
-"""
-
-
-def _one_pass_c(x_np, quantize):
-    """(callable, bit-equal to intfp on x) for the one-pass C loop, or (None, reason)."""
-    import ctypes
-    import shutil
-    import subprocess
-    import tempfile
-
-    import intfp.models.qkernels as qk
-    from intfp.models import block_format
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        return None, "no C compiler"
-    d = tempfile.mkdtemp(prefix="intfp-onepass-")
-    src, so = os.path.join(d, "k.c"), os.path.join(d, "k.so")
-    with open(src, "w") as fh:
-        fh.write(_ONE_PASS_C)
-    r = subprocess.run([cc, "-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC",
-                        "-o", so, src], capture_output=True, text=True)
-    if r.returncode:
-        return None, f"cc failed: {r.stderr[-300:]}"
-    lib = ctypes.CDLL(so)
-    shutil.rmtree(d, ignore_errors=True)         # the mapping stays valid
-    P = ctypes.c_void_p
-    lib.one_pass.argtypes = [P, P, ctypes.c_int64, ctypes.c_int64, P, P, ctypes.c_int,
-                             ctypes.c_int, ctypes.c_int, ctypes.c_float, P]
-    elem = block_format("mxfp8").element
-    T = qk._ue8m0_tables(elem, "floor")
-    alpha = qk._consts(elem)[2]
-    x2 = x_np.reshape(-1, 32)
-
-    def run():
-        out = np.empty_like(x2)
-        bad = np.zeros(x2.shape[0], np.int32)
-        lib.one_pass(x2.ctypes.data, out.ctypes.data, x2.shape[0], 32, T.hi.ctypes.data,
-                     T.eminb.ctypes.data, T.off, T.vlo, T.vhi, alpha, bad.ctypes.data)
-        return out, bad
-    out, bad = run()
-    same = not bad.any() and np.array_equal(out.view(np.uint32).ravel(),
-                                            quantize(x_np, "mxfp8").view(np.uint32).ravel())
-    return run, same
-
-
 def _page_faults(fn) -> int:
     """Minor page faults of one call (fresh output pages are zeroed by the kernel: part of the
     cost of any new tensor, and the reason a clone's speed depends on the allocator's state)."""
@@ -164,8 +92,8 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--formats", default=DEFAULT_FORMATS)
-    ap.add_argument("--one-pass-c", action="store_true",
-                    help="also time MXFP8's arithmetic as one C loop (needs cc): what one pass gives")
+    ap.add_argument("--backend", choices=("auto", "torch"), default="auto",
+                    help="torch: measure only qkernels' torch ops, even when the C loops are built")
     ap.add_argument("--chunk", type=int, default=None,
                     help="elements per kernel chunk (models/qkernels.py CHUNK_ELEMS)")
     args = ap.parse_args(argv)
@@ -183,37 +111,39 @@ def main(argv=None):
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     ao = _torchao_cases(x_t)
 
-    cases = {"clone": lambda: x_t.clone(), "copy": lambda: x_np.copy()}
-    for f in formats:
-        cases[f"intfp {f}"] = (lambda f=f: quantize(x_np, f))
-        if f in ao:
-            cases[f"torchao {f}"] = ao[f]
-    # every format again with one torch thread (one kernel worker): what the threads give
+    # intfp's back ends: the C loops when built (the default then), and the torch ops
+    backends = ["c", "torch"] if (qk.c_library() is not None and args.backend != "torch") \
+        else ["torch"]
+    main_be = backends[0]
     threads = torch.get_num_threads()
 
-    def one_thread(f):
-        torch.set_num_threads(1)
+    def run(f, be, nthreads=None):
+        saved = qk.BACKEND
+        qk.BACKEND = "auto" if be == "c" else "torch"
+        qk.c_library.cache_clear()
+        if nthreads:
+            torch.set_num_threads(nthreads)
         try:
             quantize(x_np, f)
         finally:
+            qk.BACKEND = saved
+            qk.c_library.cache_clear()
             torch.set_num_threads(threads)
-    if threads > 1:
-        for f in formats:
-            cases[f"intfp {f} 1 thread"] = (lambda f=f: one_thread(f))
 
-    one_pass_note = None
-    if args.one_pass_c:
-        fn, same = _one_pass_c(x_np, quantize)
-        if fn is None:
-            one_pass_note = f"one-pass C loop not measured: {same}"
-        else:
-            cases["one-pass C mxfp8 1 thread"] = fn
-            one_pass_note = same
+    cases = {"clone": lambda: x_t.clone(), "copy": lambda: x_np.copy()}
+    for f in formats:
+        for be in backends:
+            cases[f"intfp {f} {be}"] = (lambda f=f, be=be: run(f, be))
+        if f in ao:
+            cases[f"torchao {f}"] = ao[f]
+        if threads > 1:           # one torch thread (one kernel worker): what the threads give
+            cases[f"intfp {f} {main_be} 1 thread"] = (lambda f=f: run(f, main_be, 1))
 
     load0 = os.getloadavg()
     t = _round_robin(cases, args.repeats)
     load1 = os.getloadavg()
-    faults = {k: _page_faults(cases[k]) for k in ("clone", "copy", f"intfp {formats[0]}")}
+    first = f"intfp {formats[0]} {main_be}"
+    faults = {k: _page_faults(cases[k]) for k in ("clone", "copy", first)}
     rate = {k: elems / v for k, v in t.items()}
     clone, copy = rate["clone"], rate["copy"]
 
@@ -221,57 +151,61 @@ def main(argv=None):
           f"round-robin runs; torch threads {threads} on {os.cpu_count()} CPUs; kernel chunk "
           f"{qk.CHUNK_ELEMS} elements; load average (1, 5, 15 min) "
           f"{' '.join(f'{v:.2f}' for v in load0)} before, {' '.join(f'{v:.2f}' for v in load1)} after")
+    print("intfp back end: " + (f"C loops (models/qkernel.c, {qk.c_library_path()}); the torch "
+                                f"ops measured alongside" if main_be == "c" else
+                                "torch ops (the C loops are not built: python -m "
+                                "intfp.models.qkernels build)"))
     print(f"references: torch.clone {clone / 1e6:.0f} M el/s, numpy copy {copy / 1e6:.0f} M el/s "
           f"(page faults per call after the runs: clone {faults['clone']}, numpy copy "
-          f"{faults['copy']}, intfp {formats[0]} {faults[f'intfp {formats[0]}']}; a clone into "
-          f"fresh 4 KiB pages takes 16385 faults and runs several times slower)")
+          f"{faults['copy']}, intfp {formats[0]} {faults[first]}; a clone into fresh 4 KiB pages "
+          f"takes 16385 faults and runs several times slower)")
     print("targets (issue 14): MXFP8 >= 5x torchao, every format >= 0.33x torch.clone; the "
           "'target met' column checks 0.33x against the faster of clone and numpy copy")
     print()
-    print("| format | intfp M el/s | torchao M el/s | intfp / torchao | intfp / clone | target met "
-          "| 1 thread M el/s | threads gain | DRAM passes (R+W) | L2 passes | intfp / numpy copy |")
-    print("|---|---:|---:|---:|---:|:--:|---:|---:|:--:|---:|---:|")
+    tcol = main_be == "c" and "torch" in backends
+    print("| format | intfp M el/s | torchao M el/s | intfp / torchao | intfp / clone "
+          "| intfp / numpy copy | target met | 1 thread M el/s | threads gain | DRAM passes (R+W) "
+          f"| passes in cache |{' torch ops M el/s | torch ops / clone |' if tcol else ''}")
+    print("|---|---:|---:|---:|---:|---:|:--:|---:|---:|:--:|---:|" + ("---:|---:|" if tcol else ""))
     limits = []
     for f in formats:
-        ours = rate[f"intfp {f}"]
+        ours = rate[f"intfp {f} {main_be}"]
         ref = rate.get(f"torchao {f}")
-        one = rate.get(f"intfp {f} 1 thread")
+        one = rate.get(f"intfp {f} {main_be} 1 thread")
         bf, rule = resolve(f)
-        p = qk.passes(bf, rule)
+        p = qk.passes(bf, rule, main_be)
+        pt = qk.passes(bf, rule, "torch")
         ok = ours / max(clone, copy) >= 0.33          # the faster reference: stricter
         if f in ("mxfp8", "mxfp8_e4m3"):              # MXFP8 (E4M3): also >= 5x torchao
             ok = ok and ref is not None and ours / ref >= 5
         gain = ours / one if one else None
-        print(f"| {f} | {ours / 1e6:.0f} | {f'{ref / 1e6:.1f}' if ref else 'n/a'} | "
-              f"{f'{ours / ref:.1f}x' if ref else 'n/a'} | {ours / clone:.2f} | "
-              f"{'yes' if ok else 'NO'} | {f'{one / 1e6:.0f}' if one else 'n/a'} | "
-              f"{f'{gain:.2f}x' if gain else 'n/a'} | {p['dram_reads']}+{p['dram_writes']} | "
-              f"{p['cache']} | {ours / copy:.2f} |")
+        row = (f"| {f} | {ours / 1e6:.0f} | {f'{ref / 1e6:.1f}' if ref else 'n/a'} | "
+               f"{f'{ours / ref:.1f}x' if ref else 'n/a'} | {ours / clone:.2f} | "
+               f"{ours / copy:.2f} | {'yes' if ok else 'NO'} | "
+               f"{f'{one / 1e6:.0f}' if one else 'n/a'} | {f'{gain:.2f}x' if gain else 'n/a'} | "
+               f"{p['dram_reads']}+{p['dram_writes']} | {p['cache']} |")
+        if tcol:
+            tr = rate[f"intfp {f} torch"]
+            row += f" {tr / 1e6:.0f} | {tr / clone:.2f} |"
+        print(row)
         # DRAM ceiling: the copy moves 1 read + 1 write per element
         ceiling = copy * 2 / (p["dram_reads"] + p["dram_writes"])
-        limits.append(f"  {f}: {p['path']} kernel, {p['cache']} torch passes per element over "
-                      f"L2-resident chunks + {p['dram_reads']} DRAM read(s) and 1 write; at the "
-                      f"numpy copy's DRAM rate those alone would allow {ceiling / 1e6:.0f} M el/s "
-                      f"(intfp reaches {ours / ceiling:.0%} of that)"
-                      + (f"; {threads} threads give {gain:.2f}x over 1" if gain else ""))
+        what = ("C loops" if main_be == "c" else "torch ops")
+        limits.append(f"  {f}: {p['path']} kernel; {p['dram_reads']} DRAM read(s) + 1 write per "
+                      f"element, which at the numpy copy's rate allow {ceiling / 1e6:.0f} M el/s "
+                      f"(intfp reaches {ours / ceiling:.0%}); {p['cache']} pass(es) over each "
+                      f"cache-resident chunk ({what}"
+                      + (f"; the torch ops take {pt['cache']}, reaching "
+                         f"{rate[f'intfp {f} torch'] / ceiling:.0%}" if tcol else "")
+                      + ")" + (f"; {threads} threads give {gain:.2f}x over 1" if gain else ""))
     print()
-    print("what limits each format (DRAM passes from models/qkernels.passes(), counted in the "
-          "kernel by tests/test_quantize_kernels.py):")
+    print("what limits each format (passes from models/qkernels.passes(); the torch ops are "
+          "counted in the kernel by tests/test_quantize_kernels.py):")
     print("\n".join(limits))
-    if "one-pass C mxfp8 1 thread" in rate:
-        c1 = rate["one-pass C mxfp8 1 thread"]
-        one = rate.get(f"intfp mxfp8 1 thread", rate.get("intfp mxfp8"))
-        print(f"one pass: MXFP8's arithmetic as one C loop (gcc -O3, 1 thread, bit-equal to "
-              f"intfp on this tensor: {one_pass_note}) {c1 / 1e6:.0f} M el/s = "
-              f"{c1 / max(clone, copy):.2f}x the faster reference"
-              + (f", {c1 / one:.1f}x intfp's torch kernel on 1 thread" if one else "")
-              + ": the torch passes, not DRAM, limit intfp.")
-    elif one_pass_note:
-        print(one_pass_note)
     if threads > 1:
-        print(f"threads: each of the {threads} workers runs whole chunks with one torch thread; "
-              f"a gain near {threads}x means the L2 passes (compute) limit, a gain near 1x "
-              f"that DRAM bandwidth or other processes on the cores do (load average above).")
+        print(f"threads: each of the {threads} workers runs whole chunks (one torch thread); a "
+              f"gain near {threads}x means the per-element work limits, a gain near 1x that DRAM "
+              f"bandwidth or other processes on the cores do (load average above).")
 
 
 if __name__ == "__main__":

@@ -282,7 +282,8 @@ _INV_POW2 = _POW2[::-1].copy()
 # The optional one-pass C loops (models/qkernel.c)
 # --------------------------------------------------------------------------------------------
 #: "auto": use the C loops when their library is built (:func:`build_c_library`), else torch;
-#: "torch": always the torch kernels (tests and the benchmark compare the two).
+#: "torch": always the torch kernels (tests and the benchmark compare the two); "c": the C
+#: loops, an error if they are not built.
 BACKEND = os.environ.get("INTFP_QKERNEL", "auto")
 _C_SOURCE = Path(__file__).with_name("qkernel.c")
 _C_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC")
@@ -325,11 +326,17 @@ def build_c_library(path: Path | None = None) -> Path:
 
 @lru_cache(maxsize=1)
 def c_library():
-    """The loaded C library, or None (not built, or ``BACKEND == "torch"``)."""
+    """The loaded C library, or None (``BACKEND`` "torch", or "auto" and not built)."""
+    if BACKEND not in ("auto", "torch", "c"):
+        raise ValueError(f"INTFP_QKERNEL={BACKEND!r} is not a qkernels back end; allowed: auto "
+                         "(the C loops when built, else torch), torch, c (the C loops, required)")
     if BACKEND == "torch":
         return None
     path = c_library_path()
     if not path.is_file():
+        if BACKEND == "c":
+            raise RuntimeError(f"INTFP_QKERNEL=c but the C loops are not built at {path}; run "
+                               "python -m intfp.models.qkernels build (or use auto / torch)")
         return None
     lib = ctypes.CDLL(str(path))
     P, I64, F, I32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int32

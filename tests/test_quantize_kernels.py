@@ -389,3 +389,22 @@ def test_c_build_errors_are_clear(tmp_path, monkeypatch, backend):
     monkeypatch.delenv("INTFP_QKERNEL_LIB", raising=False)
     p = qk.c_library_path()                            # named by the source hash, in the env
     assert p.parent.parent.parent == Path(sys.prefix) and re.fullmatch(r"qkernel-[0-9a-f]{16}\.so", p.name)
+
+
+def test_backend_setting_errors(tmp_path, monkeypatch, backend):
+    """A bad INTFP_QKERNEL value, or "c" without a built library, is a clear error."""
+    if backend == "c":
+        pytest.skip("one back end is enough")
+    x = np.ones((4, 32), np.float32)
+    monkeypatch.setattr(qk, "BACKEND", "fast")
+    qk.c_library.cache_clear()
+    with pytest.raises(ValueError, match="'fast' is not a qkernels back end; allowed: auto"):
+        quantize(x, "mxfp8")
+    monkeypatch.setattr(qk, "BACKEND", "c")
+    monkeypatch.setenv("INTFP_QKERNEL_LIB", str(tmp_path / "none.so"))
+    qk.c_library.cache_clear()
+    with pytest.raises(RuntimeError, match="not built at .*none.so; run python -m"):
+        quantize(x, "mxfp8")
+    monkeypatch.setattr(qk, "BACKEND", "auto")                 # auto: torch when not built
+    qk.c_library.cache_clear()
+    assert qk.c_library() is None and quantize(x, "mxfp8")[0, 0] == 1.0
