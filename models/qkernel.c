@@ -104,3 +104,20 @@ void scaled_int(const float *x, float *out, int64_t rows, int64_t k, const float
         }
     }
 }
+
+/* qkernels._nv_scales: s_b = E4M3(clip(amax / max / t, 2^-6, 448)) (nearest even, on the bits:
+ * s_b is normal in E4M3 and float32), inv = (1 / t) / s_b, mul = s_b * t */
+void nv_scales(const float *amax, int64_t rows, float max, float t, float *inv, float *mul) {
+    const float rt = 1.0f / t;
+    for (int64_t r = 0; r < rows; r++) {
+        float sb = amax[r] / max;
+        sb = sb / t;
+        sb = sb > 0x1p-6f ? sb : 0x1p-6f;
+        sb = sb < 448.0f ? sb : 448.0f;
+        uint32_t b = b_of(sb);
+        b += 0x7FFFFu + ((b >> 20) & 1u);
+        sb = f_of(b & ~0xFFFFFu);
+        inv[r] = rt / sb;
+        mul[r] = sb * t;
+    }
+}

@@ -346,7 +346,7 @@ def test_reported_passes_match_the_kernel(fmt, rule, backend):
                          "direct" if bf.scale.name == "none" else "scaled")
 
 
-def test_nv_scales_equal_reference_at_e4m3_ties():
+def test_nv_scales_equal_reference_at_e4m3_ties(backend):
     """qkernels._nv_scales (bit-trick E4M3 rounding) against scales._scales_for on block amax
     values whose s_b = amax / max / t lands on every E4M3 value, midpoint (tie) and neighbour,
     plus random bit patterns (NaN rows are masked by the caller, so compared on finite rows)."""
@@ -367,6 +367,10 @@ def test_nv_scales_equal_reference_at_e4m3_ties():
             with np.errstate(all="ignore"):                  # huge amax / tiny t overflow
                 inv, mul, nan = qk._nv_scales(amax, t, bf.element)
                 ref = scales._scales_for(amax, bf, "nv", t, want_codes=False)
+            if backend == "c":                                # the C loop of the same
+                inv, mul = np.empty_like(amax), np.empty_like(amax)
+                qk.c_library().nv_scales(amax.ctypes.data, amax.size, float(bf.element.max),
+                                         float(t), inv.ctypes.data, mul.ctypes.data)
             assert nan is None and not ref.nan_rows.any()
             assert _bits_equal(inv, ref.inv) and _bits_equal(mul, ref.mul), t
 
