@@ -17,7 +17,7 @@ from already-mapped heap instead and it runs at copy speed. The page faults per 
 printed, so the reader sees which clone was measured; the ratios use the measured one.
 
 intfp runs on its default back end: the one-pass C loops when they are built (``python -m
-intfp.models.qkernels build``), else the torch ops; with the C loops built the torch ops are
+intfp.models.qkernel_build``), else the torch ops; with the C loops built the torch ops are
 measured alongside. Every format also runs with one thread (one kernel worker): the "threads
 gain" column. The output says what limits each format: its DRAM passes and its passes over
 cache-resident chunks (``qkernels.passes``; ``tests/test_quantize_kernels.py`` counts the torch
@@ -154,7 +154,7 @@ def main(argv=None):
     print("intfp back end: " + (f"C loops (models/qkernel.c, {qk.c_library_path()}); the torch "
                                 f"ops measured alongside" if main_be == "c" else
                                 "torch ops (the C loops are not built: python -m "
-                                "intfp.models.qkernels build)"))
+                                "intfp.models.qkernel_build)"))
     print(f"references: torch.clone {clone / 1e6:.0f} M el/s, numpy copy {copy / 1e6:.0f} M el/s "
           f"(page faults per call after the runs: clone {faults['clone']}, numpy copy "
           f"{faults['copy']}, intfp {formats[0]} {faults[first]}; a clone into fresh 4 KiB pages "

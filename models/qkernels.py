@@ -38,9 +38,10 @@ with fewer, cheaper passes over cache-resident chunks: torch in-place ops, or on
 Two back ends compute the same bits (every test of ``tests/test_quantize_kernels.py`` runs on
 both): the torch ops above, always available, and the same arithmetic as one C loop per block
 (``models/qkernel.c``: one pass over each element, instead of 6-11 torch passes), used when its
-library has been built into the Python environment with ``python -m intfp.models.qkernels
-build`` (the system C compiler; no Python build dependencies). ``INTFP_QKERNEL=torch`` forces
-the torch ops. The scale logic (numpy) is shared, so only the element loops differ.
+library has been built into the Python environment with ``python -m
+intfp.models.qkernel_build`` (the system C compiler; no Python build dependencies).
+``INTFP_QKERNEL=torch`` forces the torch ops. The scale logic is shared (numpy; NV block scales
+also as a C loop of the same float32 steps), so only the element loops differ.
 
 Covered: ``rounding="even"`` (the default) for every block format and scale (UE8M0 floor /
 ceil, NV, FP32) and direct casts of finite values, for element formats with at most 21
@@ -336,7 +337,7 @@ def c_library():
     if not path.is_file():
         if BACKEND == "c":
             raise RuntimeError(f"INTFP_QKERNEL=c but the C loops are not built at {path}; run "
-                               "python -m intfp.models.qkernels build (or use auto / torch)")
+                               "python -m intfp.models.qkernel_build (or use auto / torch)")
         return None
     lib = ctypes.CDLL(str(path))
     P, I64, F, I32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_int32
@@ -610,9 +611,3 @@ def _amax(xc: torch.Tensor, tf: torch.Tensor) -> torch.Tensor:
     torch.abs(xc, out=tf)
     return tf.view(torch.int32).amax(dim=1)
 
-
-if __name__ == "__main__":                         # python -m intfp.models.qkernels build
-    if sys.argv[1:] != ["build"]:
-        sys.exit("usage: python -m intfp.models.qkernels build   (compiles models/qkernel.c into "
-                 "the Python environment; quantize then uses it)")
-    print(build_c_library())

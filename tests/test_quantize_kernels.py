@@ -412,3 +412,15 @@ def test_backend_setting_errors(tmp_path, monkeypatch, backend):
     monkeypatch.setattr(qk, "BACKEND", "auto")                 # auto: torch when not built
     qk.c_library.cache_clear()
     assert qk.c_library() is None and quantize(x, "mxfp8")[0, 0] == 1.0
+
+
+def test_build_module_reports_errors(tmp_path, monkeypatch, capsys, backend):
+    """python -m intfp.models.qkernel_build: the library path, or the build error and exit 1."""
+    if backend == "c":
+        pytest.skip("one back end is enough")
+    from intfp.models import qkernel_build
+    monkeypatch.setenv("INTFP_QKERNEL_LIB", str(tmp_path / "k.so"))
+    monkeypatch.setenv("CC", str(tmp_path / "missing-cc"))
+    assert qkernel_build.main([]) == 1
+    assert "cannot run the C compiler" in capsys.readouterr().err
+    assert qkernel_build.main(["extra"]) == 2
