@@ -424,3 +424,6 @@ def test_build_module_reports_errors(tmp_path, monkeypatch, capsys, backend):
     assert qkernel_build.main([]) == 1
     assert "cannot run the C compiler" in capsys.readouterr().err
     assert qkernel_build.main(["extra"]) == 2
+    (tmp_path / "k.so").write_bytes(b"")                   # present: kept, not rebuilt
+    assert qkernel_build.main([]) == 0 and capsys.readouterr().out.strip() == str(tmp_path / "k.so")
+    assert qkernel_build.main(["--force"]) == 1             # --force rebuilds (and fails here)
