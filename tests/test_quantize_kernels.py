@@ -375,11 +375,10 @@ def test_nv_scales_equal_reference_at_e4m3_ties(backend):
             assert _bits_equal(inv, ref.inv) and _bits_equal(mul, ref.mul), t
 
 
+@pytest.mark.parametrize("backend", ["torch"], indirect=True)   # about the build, not a back end
 def test_c_build_errors_are_clear(tmp_path, monkeypatch, backend):
     """A compiler that fails or cannot run gives an error naming it, with its log tail; no
     library is left behind."""
-    if backend == "c":
-        pytest.skip("one back end is enough")
     bad = tmp_path / "badcc"
     bad.write_text("#!/bin/sh\necho 'qkernel.c:1: error: something broke' >&2\nexit 3\n")
     bad.chmod(0o755)
@@ -395,10 +394,9 @@ def test_c_build_errors_are_clear(tmp_path, monkeypatch, backend):
     assert p.parent.parent.parent == Path(sys.prefix) and re.fullmatch(r"qkernel-[0-9a-f]{16}\.so", p.name)
 
 
+@pytest.mark.parametrize("backend", ["torch"], indirect=True)   # about the build, not a back end
 def test_backend_setting_errors(tmp_path, monkeypatch, backend):
     """A bad INTFP_QKERNEL value, or "c" without a built library, is a clear error."""
-    if backend == "c":
-        pytest.skip("one back end is enough")
     x = np.ones((4, 32), np.float32)
     monkeypatch.setattr(qk, "BACKEND", "fast")
     qk.c_library.cache_clear()
@@ -414,10 +412,9 @@ def test_backend_setting_errors(tmp_path, monkeypatch, backend):
     assert qk.c_library() is None and quantize(x, "mxfp8")[0, 0] == 1.0
 
 
+@pytest.mark.parametrize("backend", ["torch"], indirect=True)   # about the build, not a back end
 def test_build_module_reports_errors(tmp_path, monkeypatch, capsys, backend):
     """python -m intfp.models.qkernel_build: the library path, or the build error and exit 1."""
-    if backend == "c":
-        pytest.skip("one back end is enough")
     from intfp.models import qkernel_build
     monkeypatch.setenv("INTFP_QKERNEL_LIB", str(tmp_path / "k.so"))
     monkeypatch.setenv("CC", str(tmp_path / "missing-cc"))
