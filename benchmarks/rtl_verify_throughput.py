@@ -1,12 +1,20 @@
 """RTL verification speed: per-unit build + run of the main job's verification, per simulator.
 
     .venv/bin/python benchmarks/rtl_verify_throughput.py [--simulators verilator,icarus]
-        [--blocks N] [--no-units] [--no-throughput] [--no-hierarchical]
+        [--blocks N] [--no-stage] [--no-units] [--no-throughput] [--no-hierarchical]
 
-1. Per unit (default): every unit of the main job's default plan (``intfp.main_job.DEFAULT_PLAN``:
-   8 block presets at 32 / 16 lanes, 2 mixed units, 6 scalar MACs) verified exactly as the
-   verification stage does (:func:`intfp.sim.checks.verify`: exhaustive lane space + ``--blocks``
-   blocks, or every scalar pair), once per simulator, **cold**: each simulator starts from an
+0. Stage (``--no-stage`` skips it; Verilator): every check of the main job's verification
+   stage (``DEFAULT_PLAN``: 16 block unit variants, 2 mixed units, 6 scalar MACs; 36
+   distinct checks), **cold**, in this one process: bundled as the stage runs them
+   (:func:`intfp.sim.checks.group_checks`, ``plan.verify_groups`` builds) against the
+   reference of the same checks one build each, measured in the same run; the ratio is the
+   reference's CPU seconds over the bundles'. The stage runs the bundles on 2 Dask workers,
+   so its wall time is about the bundles' CPU seconds / 2 on an idle 2-core machine.
+1. Per unit: every unit of the main job's default plan (``intfp.main_job.DEFAULT_PLAN``:
+   8 block presets at 32 / 16 lanes, 2 mixed units, 6 scalar MACs) verified as
+   ``intfp rtl verify`` does (:func:`intfp.sim.checks.verify`: exhaustive lane space +
+   ``--blocks`` blocks, or every scalar pair, one build per check), once per simulator,
+   **cold**: each simulator starts from an
    empty build directory, so build seconds include the Verilog export and the compile (for
    Verilator also the one-time runtime objects and precompiled header, shown as their own
    row). Wall seconds depend on the machine's load (printed); CPU seconds (this process plus
@@ -103,6 +111,65 @@ def per_unit(simulators, blocks: int, seed: int = 0):
     return table
 
 
+def _cold(fn):
+    """``fn()`` with an empty build directory of its own: (result, wall s, CPU s)."""
+    root = Path(tempfile.mkdtemp(prefix="intfp-bench-stage-"))
+    old = os.environ.get("INTFP_BUILD_DIR")
+    os.environ["INTFP_BUILD_DIR"] = str(root)
+    try:
+        c0, t0 = _cpu(), time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - t0, _cpu() - c0
+    finally:
+        if old is None:
+            os.environ.pop("INTFP_BUILD_DIR", None)
+        else:
+            os.environ["INTFP_BUILD_DIR"] = old
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def stage(blocks: int, seed: int = 0):
+    """The verification stage's checks, cold: bundled vs one build per check."""
+    from intfp.analysis.flow import sweep_points
+    from intfp.main_job import DEFAULT_PLAN as plan
+    from intfp.sim.checks import check_key, check_weight, verify_checks
+    from intfp.sim.runner import prepare_runtime
+    from intfp.verify_task import plan_checks
+
+    units = sweep_points(plan.block_formats, "block", (plan.lanes,), lane_archs=plan.lane_archs) + \
+        sweep_points(plan.mixed_units, "mixed") + sweep_points(plan.scalar_formats, "scalar")
+    bundles, _ = plan_checks(units, blocks, seed, plan.verify_groups)
+    checks = [c for b in bundles for c in b]
+
+    def run(groups):
+        rows, ok = [], True
+        t = time.perf_counter()
+        c = _cpu()
+        prepare_runtime("verilator")                  # the one-time runtime, its own row
+        rows.append(("runtime objects + precompiled header", 0, time.perf_counter() - t, _cpu() - c))
+        for g in groups:
+            t, c = time.perf_counter(), _cpu()
+            res = verify_checks(g, simulator="verilator")
+            ok &= all(r.passed for r in res)
+            rows.append((", ".join(r.name for r in res) if len(g) < 3 else f"{len(g)} checks",
+                         round(sum(map(check_weight, g))), time.perf_counter() - t, _cpu() - c))
+        return rows, ok
+
+    (ref, ok_ref), ref_wall, ref_cpu = _cold(lambda: run([[c] for c in checks]))
+    (bun, ok_bun), bun_wall, bun_cpu = _cold(lambda: run(bundles))
+    print(f"{len(units)} units, {len(checks)} distinct checks, {blocks} blocks per block / mixed unit")
+    print("\n| bundle | size (~kB RTLIL) | wall s | CPU s |\n|---|---|---|---|")
+    for name, size, wall, cpu in bun:
+        print(f"| {name} | {size:,} | {wall:.1f} | {cpu:.1f} |")
+    print("\n| way | builds | wall s | CPU s | CPU ratio reference / bundled | all passed |")
+    print("|---|---|---|---|---|---|")
+    print(f"| one build per check (reference) | {len(checks)} | {ref_wall:.1f} | {ref_cpu:.1f} | 1.0x | {ok_ref} |")
+    print(f"| bundled, as the stage | {len(bundles)} | {bun_wall:.1f} | {bun_cpu:.1f} | "
+          f"{ref_cpu / bun_cpu:.1f}x | {ok_bun} |")
+    print(f"\nbundled: {bun_cpu:.0f} CPU s; on 2 idle cores with perfect packing >= {bun_cpu / 2:.0f} s "
+          f"wall (the largest bundle alone: {max(r[3] for r in bun[1:]):.0f} CPU s).")
+
+
 def throughput(simulators, blocks: int, hierarchical: bool):
     from intfp.models import hwmodel as hw
     from intfp.rtl.units import BlockDotUnit
@@ -150,6 +217,8 @@ def main():
     ap.add_argument("--simulators", default="verilator,icarus",
                     help="comma-separated: verilator, icarus (default both)")
     ap.add_argument("--blocks", type=int, default=2000, help="blocks per block / mixed unit")
+    ap.add_argument("--no-stage", action="store_true",
+                    help="skip the verification stage's bundled vs per-check table")
     ap.add_argument("--no-units", action="store_true", help="skip the per-unit cold table")
     ap.add_argument("--no-throughput", action="store_true", help="skip the throughput table")
     ap.add_argument("--no-hierarchical", action="store_true", help="skip the slow hierarchical run")
@@ -162,6 +231,9 @@ def main():
         ap.error("--simulators: give at least one of verilator, icarus")
     print(f"# {platform.node()}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}, numpy {np.__version__}; {_load()} at start")
+    if not args.no_stage and "verilator" in sims:
+        print("\n## The verification stage's checks, cold, Verilator: bundled vs one build per check\n")
+        stage(args.blocks)
     if not args.no_units:
         print(f"\n## Per unit, cold builds ({args.blocks} blocks per block / mixed unit)\n")
         per_unit(sims, args.blocks)

@@ -51,8 +51,8 @@ class Plan:
     #: Synthetic operand streams besides the recorded workload's (energy of every unit on each).
     extra_streams: tuple = ("gaussian", "heavy")
     verify_blocks: int = 2000
-    #: Simulator builds the verification stage's units are bundled into (about equal build
-    #: cost each; intfp.verify_task.group_units): a build's fixed cost is paid per group.
+    #: Simulator builds the verification stage's checks are bundled into (about equal cost
+    #: each, intfp.sim.checks.group_checks; a build's fixed cost is paid per bundle).
     verify_groups: int = 4
     energy_cycles: int = 33
     energy_streams: int = 512
@@ -271,20 +271,36 @@ def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
 
     from intfp.analysis.flow import sweep_points
     from intfp.sim.runner import simulator_version
-    from intfp.verify_task import group_units, unit_params
+    from intfp.verify_task import plan_checks, unit_rows
 
     # every unit the hardware stage synthesizes: block units in each lane architecture, the
-    # mixed units, the scalar MACs; their checks in plan.verify_groups simulator builds
+    # mixed units, the scalar MACs; their checks bundled into plan.verify_groups builds
     units = sweep_points(plan.block_formats, "block", (plan.lanes,), lane_archs=plan.lane_archs) + \
         sweep_points(plan.mixed_units, "mixed") + sweep_points(plan.scalar_formats, "scalar")
-    groups = group_units(units, plan.verify_groups)
+    bundles, keys = plan_checks(units, plan.verify_blocks, seed, plan.verify_groups)
     simulator = simulator_version()
-    tasks = [make_task("intfp.verify_task:verify_group",
-                       {"units": [unit_params(u) for u in g], "n": plan.verify_blocks, "seed": seed},
-                       kind="verify", extra=[simulator]) for g in groups]
+    tasks = [make_task("intfp.verify_task:verify_group", {"checks": b}, kind="verify",
+                       extra=[simulator]) for b in bundles]
+    # The simulator's runtime objects (built once per build root) are compiled here while the
+    # workers export their first netlists, instead of one worker waiting for another's; a
+    # failure here is left to the builds themselves to report.
+    from intfp.cache import cache_get
+    warm = None
+    if any(cache_get(t.kind, t.key) is None for t in tasks):
+        import threading
+        from intfp.sim.runner import prepare_runtime
+
+        def prepare():
+            try:
+                prepare_runtime()
+            except Exception:       # noqa: BLE001 - reported by the build that needs it
+                pass
+        warm = threading.Thread(target=prepare, daemon=True)
+        warm.start()
     done = run_sweep(tasks, scheduler=scheduler, n_workers=n_workers, desc="verify")
-    by_unit = {u: rows for g, res in zip(groups, done) for u, rows in zip(g, res)}
-    return pd.DataFrame([r for u in units for r in by_unit[u]])
+    if warm is not None:
+        warm.join()
+    return pd.DataFrame(unit_rows(units, keys, bundles, done))
 
 
 def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers,

@@ -5,7 +5,7 @@ all their rows at once.
 Why: a Verilator build has a fixed cost of several CPU seconds (Yosys export, Verilator, the C++
 compile and link, the simulator's start) whatever the design's size, and the verification
 stage has ~40 checks; one build per check spent most of the stage on that fixed cost
-(``benchmarks/rtl_verify_throughput.py --stage`` measures both ways). In a bundle every
+(``benchmarks/rtl_verify_throughput.py``, its stage table, measures both ways). In a bundle every
 member keeps its own ports, stimulus, expected rows and masks; nothing is shared between
 members but the clock, the reset and the simulator process.
 
@@ -59,14 +59,16 @@ def _slots(widths: dict[str, tuple[str, int]], early: set, clocked: bool):
 class Bundle(wiring.Component):
     """``units[k]`` as submodules ``m<k>``; their ports byte-aligned in ``i``, ``o``, ``oe``.
 
-    ``early[k]``: the output ports of ``units[k]`` to place in ``oe`` (only for members whose
-    vectors are clocked)."""
+    ``sampling[k]``: ``(early ports, clocked)`` of ``units[k]``'s vectors; a clocked member's
+    early ports go to ``oe``, every other output to ``o``."""
 
-    def __init__(self, units, early):
+    def __init__(self, units, sampling):
         self._units = list(units)
+        if len(self._units) != len(sampling):
+            raise ValueError(f"{len(self._units)} units but {len(sampling)} sampling entries")
         self.layout = []            # per member: {port: (bucket, byte offset, width)}
         size = {"i": 0, "o": 0, "oe": 0}
-        for unit, (ports, is_clocked) in zip(self._units, early):
+        for unit, (ports, is_clocked) in zip(self._units, sampling):
             place = {}
             for bucket, name, width in _slots(port_widths(unit), set(ports), is_clocked):
                 place[name] = (bucket, size[bucket], width)
@@ -163,11 +165,11 @@ def run_bundle(members: list[Member], top: str, *, simulator: str | None = None,
     one :class:`SimResult` per member, in order."""
     sim = check_simulator(simulator)
     parts = [m.vectors() for m in members]
-    spec = [(v.early, v.clocked) for v in parts]
+    sampling = [(v.early, v.clocked) for v in parts]
     made = {}
 
     def factory():
-        made["b"] = Bundle([m.factory() for m in members], spec)
+        made["b"] = Bundle([m.factory() for m in members], sampling)
         return made["b"]
 
     key = top + "|" + "|".join(m.key for m in members)

@@ -20,8 +20,9 @@ from . import vectors as vec
 from .bundle import Member, run_bundle
 from .runner import SimResult, build, check_simulator, simulate
 
-__all__ = ["harness_copies", "bundle_copies", "check_lanes", "check_block", "check_scalar",
-           "check_mixed", "unit_members", "verify", "verify_units"]
+__all__ = ["harness_copies", "member_copies", "size_weight", "check_lanes", "check_block",
+           "check_scalar", "check_mixed", "unit_checks", "check_key", "make_member",
+           "verify_checks", "group_checks", "verify", "verify_units"]
 
 
 def _elem(name):
@@ -128,18 +129,10 @@ def check_mixed(name: str, n: int = 1000, seed: int = 0, *, simulator: str | Non
     return res
 
 
-#: Rows a bundle's exhaustive members aim at (:func:`bundle_copies`).
+#: Rows an exhaustive bundle member aims at (:func:`member_copies`): the exhaustive checks share
+#: one bundle of small netlists (:func:`group_checks`), where a row costs ~0.1-0.3 ms and every
+#: replica costs build time (a bit-level radix-4 Booth INT8 lane: ~0.35 MB of RTLIL).
 BUNDLE_ROWS = 16384
-
-
-def bundle_copies(pairs: int, rows: int = BUNDLE_ROWS) -> int:
-    """Units side by side for ``pairs`` code pairs in a bundle (:mod:`intfp.sim.bundle`): as few
-    as keep the member at most ``rows`` rows. In a bundle a row costs the same whatever its
-    width (one wide port per direction), while every replica of a lane costs export, Verilator
-    and compile time (a radix-4 Booth INT8 lane is ~50 k lines of flat Verilog), so 8-bit
-    spaces (65,536 pairs) get 4 copies and smaller ones 1. The space checked is the same
-    (every pair once, see :func:`~intfp.sim.vectors.lane_vectors`)."""
-    return max(1, -(-int(pairs) // int(rows)))
 
 
 def _lane_arch(lane_arch):
@@ -149,76 +142,110 @@ def _lane_arch(lane_arch):
     return None if arch in (None, "twos", "standard") else arch
 
 
-def _member_copies(pairs: int, simulator: str, kind: str) -> int:
-    # Icarus pays per row and per event, not per compile: its wide harnesses stay.
-    return harness_copies(pairs, "icarus", kind) if simulator == "icarus" else bundle_copies(pairs)
-
-
-def lane_member(elem, copies: int | None = None, lane_arch: str | None = None,
-                simulator: str = "verilator") -> Member:
-    """The exhaustive lane check of :func:`check_lanes` as a bundle member."""
-    from intfp.rtl.components import LaneMultiplier
-    from intfp.rtl.harness import Replicated
-    from intfp.rtl.lanes import IntLaneMultiplier
-
-    e, arch = _elem(elem), _lane_arch(lane_arch)
-    copies = _member_copies(e.num_codes ** 2, simulator, "lanes") if copies is None else copies
-    lane = (lambda: IntLaneMultiplier(e, arch)) if arch else (lambda: LaneMultiplier(e))
-    return Member(f"lanes:{e.name}:{arch}:x{copies}", lambda: Replicated(lane, copies),
-                  lambda: vec.lane_vectors(e, copies, arch))
-
-
-def block_member(unit, n: int, seed: int, distributions=vec.DISTRIBUTIONS) -> Member:
-    """The block check of :func:`check_block` for a resolved block unit, as a bundle member."""
-    from intfp.rtl.units import BlockDotUnit
-
-    spec = hw.dot_spec(unit.name, unit.lanes, unit.window, unit.lane_arch)
-    p = unit.pipeline
-    return Member(f"block:{spec.fmt.name}:k{spec.lanes}:w{spec.window or 0}:p{p}:{spec.lane_arch}",
-                  lambda: BlockDotUnit(spec, pipeline=p),
-                  lambda: vec.block_vectors(spec, vec.block_stimulus(spec, n, seed, distributions), p))
-
-
-def scalar_member(elem, seed: int = 0, copies: int | None = None,
-                  simulator: str = "verilator") -> Member:
-    """The exhaustive scalar MAC check of :func:`check_scalar` (32-bit accumulator) as a
-    bundle member."""
-    from intfp.rtl.harness import Replicated
-    from intfp.rtl.units import ScalarMAC
-
+def size_weight(check: str, elem, lane_arch=None, lanes: int = 1) -> float:
+    """A rough size of one check's netlist, in ~kB of Amaranth RTLIL (fitted to today's units:
+    a 32-lane INT8 Booth block unit 11.3 MB, an INT8 two's complement one 0.14 MB, an E4M3 one
+    0.5 MB), for balancing bundles only - never a reported number. ``check``: ``lanes`` (per
+    lane copy), ``block`` (a ``lanes``-lane unit), ``scalar`` (per MAC copy), ``mixed``."""
     e = _elem(elem)
-    copies = _member_copies(e.num_codes ** 2, simulator, "scalar") if copies is None else copies
-    return Member(f"scalar:{e.name}:a32:x{copies}",
-                  lambda: Replicated(lambda: ScalarMAC(e), copies),
-                  lambda: vec.scalar_vectors(e, seed, 32, copies))
+    b2 = e.bits * e.bits
+    lane = 5.5 * b2 if _lane_arch(lane_arch) == "booth" else (0.15 if e.kind == "fp" else 0.04) * b2
+    if check == "lanes":
+        return lane
+    if check == "scalar":
+        return 80.0 if e.kind == "fp" else 4.0
+    block = 60.0 + lanes * (lane + (8.0 if e.kind == "fp" else 3.0))
+    return 2 * block if check == "mixed" else block
 
 
-def mixed_member(name: str, n: int, seed: int) -> Member:
-    """The check of :func:`check_mixed` as a bundle member."""
-    from intfp.rtl.mixed import MIXED_UNITS
-    from intfp.rtl.units import make_unit
-
-    from .mixed_vectors import mixed_vectors
-
-    if name not in MIXED_UNITS:
-        raise ValueError(f"unknown mixed unit {name!r}; allowed: {', '.join(MIXED_UNITS)}")
-    return Member(f"mixed:{name}", lambda: make_unit(name, kind="mixed"),
-                  lambda: mixed_vectors(name, n, seed))
+def member_copies(pairs: int, simulator: str = "verilator", kind: str = "lanes") -> int:
+    """Replicas of a lane multiplier / scalar MAC in a bundle for ``pairs`` code pairs: as few
+    as keep the member within :data:`BUNDLE_ROWS` rows (8-bit formats: 4, smaller: 1). The
+    space checked is the same whatever the count (every pair once,
+    :func:`~intfp.sim.vectors.lane_vectors`). Icarus pays per row and per event, not per
+    compile: it keeps :func:`harness_copies`."""
+    if simulator == "icarus":
+        return harness_copies(pairs, "icarus", kind)
+    return max(1, -(-int(pairs) // BUNDLE_ROWS))
 
 
-def unit_members(unit, n: int = 2000, seed: int = 0, exhaustive_lanes: bool = True,
-                 simulator: str = "verilator") -> list[Member]:
-    """The checks that apply to one resolved unit (:func:`verify`), as bundle members: block
-    units: every code pair through the lane multiplier of its architecture, then ``n`` random
-    and corner blocks (with its pipeline); mixed units: ``n`` blocks per mode; scalar MACs:
-    every code pair."""
+def unit_checks(unit, n: int = 2000, seed: int = 0, exhaustive_lanes: bool = True,
+                simulator: str = "verilator") -> list[dict]:
+    """The checks that apply to one resolved unit (as :func:`verify`), as plain parameter
+    dicts (:func:`make_member` builds one; equal dicts are the same check): block units: every
+    code pair through the lane multiplier of its architecture, then ``n`` random and corner
+    blocks (with its pipeline); mixed units: ``n`` blocks per mode; scalar MACs: every code
+    pair."""
+    e = unit.elem
     if unit.kind == "mixed":
-        return [mixed_member(unit.name, n, seed)]
+        return [{"check": "mixed", "name": unit.name, "n": n, "seed": seed}]
     if unit.kind == "scalar":
-        return [scalar_member(unit.elem.name, seed, simulator=simulator)]
-    lanes = [lane_member(unit.elem.name, lane_arch=unit.lane_arch, simulator=simulator)] \
-        if exhaustive_lanes else []
-    return lanes + [block_member(unit, n, seed)]
+        copies = member_copies(e.num_codes ** 2, simulator, "scalar")
+        return [{"check": "scalar", "elem": e.name, "seed": seed, "copies": copies}]
+    out = []
+    if exhaustive_lanes:
+        copies = member_copies(e.num_codes ** 2, simulator)
+        out.append({"check": "lanes", "elem": e.name, "lane_arch": _lane_arch(unit.lane_arch),
+                    "copies": copies})
+    out.append({"check": "block", "fmt": unit.name, "lanes": unit.lanes, "window": unit.window,
+                "pipeline": unit.pipeline, "lane_arch": unit.lane_arch, "n": n, "seed": seed})
+    return out
+
+
+def check_key(spec: dict) -> str:
+    """A check's identity (its parameters, in a fixed order)."""
+    return ":".join(f"{k}={spec[k]}" for k in sorted(spec))
+
+
+def check_weight(spec: dict) -> float:
+    """:func:`size_weight` of a check's whole netlist (all its copies)."""
+    kind = spec["check"]
+    if kind == "lanes":
+        return spec["copies"] * size_weight("lanes", spec["elem"], spec["lane_arch"])
+    if kind == "scalar":
+        return spec["copies"] * size_weight("scalar", spec["elem"])
+    u = resolve_unit(spec.get("fmt") or spec["name"], kind,
+                     spec.get("lanes"), spec.get("window"), spec.get("pipeline", 0), spec.get("lane_arch"))
+    return size_weight(kind, u.elem, u.lane_arch, u.lanes)
+
+
+def make_member(spec: dict) -> Member:
+    """The :class:`~intfp.sim.bundle.Member` of a check (a :func:`unit_checks` dict)."""
+    from intfp.rtl.harness import Replicated
+
+    kind, key = spec["check"], check_key(spec)
+    if kind == "lanes":
+        from intfp.rtl.components import LaneMultiplier
+        from intfp.rtl.lanes import IntLaneMultiplier
+
+        e, arch, copies = _elem(spec["elem"]), _lane_arch(spec["lane_arch"]), spec["copies"]
+        lane = (lambda: IntLaneMultiplier(e, arch)) if arch else (lambda: LaneMultiplier(e))
+        return Member(key, lambda: Replicated(lane, copies), lambda: vec.lane_vectors(e, copies, arch))
+    if kind == "scalar":
+        from intfp.rtl.units import ScalarMAC
+
+        e, copies = _elem(spec["elem"]), spec["copies"]
+        return Member(key, lambda: Replicated(lambda: ScalarMAC(e), copies),
+                      lambda: vec.scalar_vectors(e, spec["seed"], 32, copies))
+    if kind == "mixed":
+        from intfp.rtl.mixed import MIXED_UNITS
+        from intfp.rtl.units import make_unit
+
+        from .mixed_vectors import mixed_vectors
+
+        name = spec["name"]
+        if name not in MIXED_UNITS:
+            raise ValueError(f"unknown mixed unit {name!r}; allowed: {', '.join(MIXED_UNITS)}")
+        return Member(key, lambda: make_unit(name, kind="mixed"),
+                      lambda: mixed_vectors(name, spec["n"], spec["seed"]))
+    if kind == "block":
+        from intfp.rtl.units import BlockDotUnit
+
+        dot = hw.dot_spec(spec["fmt"], spec["lanes"], spec["window"], spec["lane_arch"])
+        p = spec["pipeline"]
+        return Member(key, lambda: BlockDotUnit(dot, pipeline=p),
+                      lambda: vec.block_vectors(dot, vec.block_stimulus(dot, spec["n"], spec["seed"]), p))
+    raise ValueError(f"unknown check {kind!r}; allowed: lanes, block, scalar, mixed")
 
 
 def _top(members) -> str:
@@ -226,22 +253,56 @@ def _top(members) -> str:
     return f"bundle{len(members)}_{h}"
 
 
+def verify_checks(specs: list[dict], *, simulator: str | None = None,
+                  flat: bool = True) -> list[SimResult]:
+    """Several checks (:func:`unit_checks` dicts) in ONE simulator build (a
+    :class:`~intfp.sim.bundle.Bundle`): each an instance of its own unchanged unit with its
+    own rows and masks; one result per distinct check, in order."""
+    sim = check_simulator(simulator)
+    members = list({check_key(s): make_member(s) for s in specs}.values())
+    res = dict(zip((m.key for m in members), run_bundle(members, _top(members), simulator=sim, flat=flat)))
+    return [res[check_key(s)] for s in specs]
+
+
+def group_checks(specs: list[dict], groups: int) -> list[list[dict]]:
+    """Distinct checks split into at most ``groups`` bundles, for as many parallel builds.
+
+    A bundle runs as many rows as its longest member and each row evaluates its whole model,
+    so the exhaustive checks (lane multipliers and scalar MACs: up to ~18 k rows, small
+    netlists) share one bundle, and the block and mixed units (~2.3 k rows each, large
+    netlists) fill the others, heaviest first onto the lightest (:func:`check_weight`).
+    Deterministic; the heaviest bundle first."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"groups must be a whole number >= 1, got {groups!r}")
+    distinct = list({check_key(s): s for s in specs}.values())
+    exhaustive = [s for s in distinct if s["check"] in ("lanes", "scalar")]
+    units = sorted((s for s in distinct if s["check"] not in ("lanes", "scalar")),
+                   key=lambda s: -check_weight(s))
+    n_units = groups - 1 if exhaustive and groups > 1 else groups
+    bins = [[0.0, []] for _ in range(min(n_units, len(units)))]
+    for s in units:
+        b = min(bins, key=lambda b: b[0])
+        b[0] += check_weight(s)
+        b[1].append(s)
+    if exhaustive:
+        if groups == 1 and bins:
+            bins[0][1].extend(exhaustive)
+        else:
+            bins.append([sum(map(check_weight, exhaustive)), exhaustive])
+    return [b[1] for b in sorted(bins, key=lambda b: -b[0]) if b[1]]
+
+
 def verify_units(units, *, n: int = 2000, seed: int = 0, exhaustive_lanes: bool = True,
                  simulator: str | None = None, flat: bool = True) -> list[list[SimResult]]:
-    """:func:`verify` of several resolved units in ONE simulator build (a
-    :class:`~intfp.sim.bundle.Bundle`): every check of every unit, each an instance of its own
-    unchanged unit with its own rows and masks; a check two units share (the same lane
-    multiplier space, e.g. ``mxint4`` and ``nvint4``) is built and run once and reported for
-    both. Returns each unit's results in :func:`verify`'s order."""
+    """:func:`verify` of several resolved units in ONE simulator build
+    (:func:`verify_checks`); a check two units share (the same lane multiplier space, e.g.
+    ``mxint4`` and ``nvint4``) is built and run once and reported for both. Returns each
+    unit's results in :func:`verify`'s order."""
     sim = check_simulator(simulator)
-    per_unit = [unit_members(u, n, seed, exhaustive_lanes, sim) for u in units]
-    members: dict[str, Member] = {}
-    for ms in per_unit:
-        for m in ms:
-            members.setdefault(m.key, m)
-    order = list(members.values())
-    results = dict(zip(members, run_bundle(order, _top(order), simulator=sim, flat=flat)))
-    return [[results[m.key] for m in ms] for ms in per_unit]
+    per_unit = [unit_checks(u, n, seed, exhaustive_lanes, sim) for u in units]
+    flat_specs = [s for ss in per_unit for s in ss]
+    res = dict(zip(map(check_key, flat_specs), verify_checks(flat_specs, simulator=sim, flat=flat)))
+    return [[res[check_key(s)] for s in ss] for ss in per_unit]
 
 
 def verify(fmt, *, kind: str | None = None, lanes: int | None = None, n: int = 2000,

@@ -178,13 +178,13 @@ def test_testbench_catches_a_wrong_port_timing(defect):
 
 
 def _bundle_members():
-    """A clocked block unit (its `dot` sampled before the edge), a combinational lane
-    harness and a scalar MAC with fewer rows than the block's: three kinds of member."""
-    from intfp.models.spec import resolve_unit
-
-    unit = resolve_unit("nvint4", "block", 4)
-    return [checks.lane_member("int4", copies=2), checks.block_member(unit, 60, 4),
-            checks.scalar_member("int4", seed=1, copies=16)]
+    """A combinational lane harness, a clocked block unit (its `dot` sampled before the edge)
+    and a scalar MAC with fewer rows than the block's: three kinds of member."""
+    return [checks.make_member(c) for c in (
+        {"check": "lanes", "elem": "int4", "lane_arch": None, "copies": 2},
+        {"check": "block", "fmt": "nvint4", "lanes": 4, "window": None, "pipeline": 0,
+         "lane_arch": "twos", "n": 60, "seed": 4},
+        {"check": "scalar", "elem": "int4", "seed": 1, "copies": 16})]
 
 
 def test_bundle_runs_each_member_on_its_own_rows():
