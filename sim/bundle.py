@@ -159,6 +159,22 @@ def split_result(res: SimResult, parts: list[Vectors], bundle: Bundle,
     return out
 
 
+def _silence(obj, depth: int = 4) -> None:
+    """Mark ``obj`` and the elaboratables it holds (a harness's replicas, ...) as deliberately
+    never elaborated, so Amaranth does not warn about them."""
+    from amaranth._unused import MustUse
+
+    if isinstance(obj, MustUse):
+        obj._MustUse__silence = True
+    if depth == 0:
+        return
+    items = obj if isinstance(obj, (list, tuple)) else \
+        (obj.values() if isinstance(obj, dict) else getattr(obj, "__dict__", {}).values())
+    for item in items:
+        if isinstance(item, (MustUse, list, tuple, dict)):
+            _silence(item, depth - 1)
+
+
 def run_bundle(members: list[Member], top: str, *, simulator: str | None = None,
                flat: bool = True) -> list[SimResult]:
     """Build (cached by the members' keys) and simulate the members as one :class:`Bundle`;
@@ -180,7 +196,6 @@ def run_bundle(members: list[Member], top: str, *, simulator: str | None = None,
     bundle = made.get("b")
     if bundle is None:
         bundle = factory()
-        for obj in [bundle, *bundle._units]:
-            obj._MustUse__silence = True
+        _silence(bundle)
     res = simulate(bundle_vectors(top, parts, bundle), d, top)
     return split_result(res, parts, bundle, t_build)

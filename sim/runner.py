@@ -340,8 +340,8 @@ def prepare_runtime(simulator: str | None = None) -> float:
     from amaranth.lib.wiring import In, Out
 
     class _Probe(wiring.Component):
-        d: In(1)
-        q: Out(1)
+        def __init__(self):
+            super().__init__({"d": In(1), "q": Out(1)})
 
         def elaborate(self, platform):
             m = Module()

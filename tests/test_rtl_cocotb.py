@@ -239,3 +239,16 @@ def test_verify_units_shares_one_lane_space_between_units():
     for rs in out:
         for r in rs:
             _ok(r)
+
+
+@pytest.mark.skipif(default_simulator() != "verilator", reason="needs Verilator >= 5.036")
+def test_prepare_runtime_builds_the_probe_and_the_runtime():
+    """The verification stage warms the Verilator runtime in a thread that swallows errors
+    (the builds would report them): so prove here that it really builds."""
+    from intfp.sim.runner import build_root, prepare_runtime
+
+    prepare_runtime()
+    assert any((d / "built.ok").exists() for d in build_root().glob("runtime_probe-verilator-*"))
+    assert any((d / "built.ok").exists() for d in build_root().glob("verilator-runtime-*"))
+    assert prepare_runtime() == 0.0                  # cached: nothing rebuilt
+    assert prepare_runtime("icarus") == 0.0
