@@ -143,7 +143,8 @@ def estimate_energy(nl: Netlist, inputs: dict[str, np.ndarray], *, ops_per_cycle
                     clock_ns: float | None = None, warmup: int = 1,
                     coeffs: EnergyCoefficients | None = None, delay_model: str = "zero",
                     wire_load: bool | str | None = None,
-                    time_step_ns: float = DEFAULT_TIME_STEP_NS, chunk_words: int = 256) -> dict:
+                    time_step_ns: float = DEFAULT_TIME_STEP_NS,
+                    chunk_words: int | None = None) -> dict:
     """Simulate ``inputs`` (``(cycles, streams)`` per port, see :meth:`Netlist.simulate`) and
     return energy per cycle and per op, with a per-sub-block breakdown.
 

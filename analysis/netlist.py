@@ -565,7 +565,7 @@ class Netlist:
     def simulate_timed(self, inputs: dict[str, np.ndarray], *, delay_model: str = "unit",
                        time_step_ns: float = DEFAULT_TIME_STEP_NS,
                        wire_load: bool | str | None = None, warmup: int = 1,
-                       chunk_words: int = 256, delays=None, trace=None,
+                       chunk_words: int | None = None, delays=None, trace=None,
                        engine: str = "auto") -> dict:
         """Glitch-accurate transition counts: every transition of every net within each clock
         cycle, with cell delays from ``delay_model`` (``zero`` | ``unit`` | ``liberty``, see
@@ -577,7 +577,8 @@ class Netlist:
         timed waveform must end at the zero-delay value, else :class:`NetlistError`). Since every
         cycle then starts from a known settled state, all (cycle, stream) pairs are simulated
         together: ``chunk_words`` 64-stream words at a time (memory ~ the live waveforms of
-        one chunk), cells in topological order. Two engines give identical counts (a test
+        one chunk; default 256 for the dense engine, 4 for the event engine, whose arrays stay
+        in cache), cells in topological order. Two engines give identical counts (a test
         checks it): ``"dense"`` (:meth:`_timed_chunk`: a net's waveform is a list of change
         times shared by all streams and one bit-packed value row each; fast when few distinct
         times exist, as with ``unit`` delays) and ``"events"`` (:meth:`_timed_chunk_events`:
@@ -613,6 +614,8 @@ class Netlist:
         words = states[0].shape[1]
         mask_w = pack_bits(np.ones(streams, bool))
         counted = list(range(max(warmup, 1), len(states)))
+        if chunk_words is None:        # measured on the MXFP8 block unit (benchmarks/timed_energy.py)
+            chunk_words = 256 if engine == "dense" or trace is not None else 4
         per = max(1, int(chunk_words) // words)
         toggles = np.zeros(self.n_nets, dtype=np.int64)
         settle = 0
@@ -736,10 +739,14 @@ class Netlist:
         nets whose last reader has been evaluated are dropped (memory ~ the live waveforms).
         """
         W = init.shape[1]
-        S = 64 * W
+        S = 1 << (64 * W - 1).bit_length()      # stream field of the keys (a power of two)
         plan = self._event_plan()
         dmax = int(max(rise.max(), fall.max())) if len(rise) else 1
         big = 1 << (int(self.settle_bound(rise, fall)) + dmax + 2).bit_length()
+        gmax = max((len(p[0]) for p in plan), default=1)
+        if gmax * S * big >= 1 << 62:
+            raise NetlistError(f"event keys would overflow int64 ({gmax} gates in a level x {S} "
+                               f"streams x {big} time steps): use a smaller chunk_words")
         init_f, fin_f = init.ravel(), fin.ravel()          # index net * W + word
         refs = np.zeros(self.n_nets, dtype=np.int64)       # readers left, to drop waveforms
         for _, _, pins, _ in plan:
@@ -773,14 +780,15 @@ class Netlist:
                 np.subtract.at(refs, pins[j][pins[j] >= 0], 1)
             if keys:
                 settle = max(settle, self._level_events(
-                    keys, vals, pin_of, init_f, fin_f, W, big, out_nets, gids, pins,
+                    keys, vals, pin_of, init_f, fin_f, W, S, big, out_nets, gids, pins,
                     evals, rise, fall, toggles, store))
             store.drop(np.flatnonzero(refs <= 0))
         return settle
 
-    def _level_events(self, keys, vals, pin_of, init_f, fin_f, W, big, out_nets, gids,
+    def _level_events(self, keys, vals, pin_of, init_f, fin_f, W, S, big, out_nets, gids,
                       pins, evals, rise, fall, toggles, store) -> int:
-        S = 64 * W
+        # Keys are (gate * S + stream) * big + time with S, big powers of two: shifts, masks.
+        sb, bb = S.bit_length() - 1, big.bit_length() - 1
         only = int(pin_of[0][0]) if len(keys) == 1 else None    # the one pin with events
         key = np.concatenate(keys)
         val = np.concatenate(vals)
@@ -790,24 +798,30 @@ class Netlist:
             o = np.argsort(key, kind="stable")
             key, val, pin = key[o], val[o], pin[o]
         R = len(key)
-        seg = key // big                                    # gate * S + stream
+        seg = key >> bb                                     # gate * S + stream
         ar = np.arange(R, dtype=np.int64)
         sstart = np.maximum.accumulate(np.where(_starts(seg), ar, 0))
         rows = np.flatnonzero(_ends(key))                   # the state after all events at t
-        key_l, seg_l, ss_l = key[rows], seg[rows], sstart[rows]
-        gl = seg_l // S
-        st = seg_l - gl * S
+        dup = len(rows) < R
+        key_l, seg_l, ss_l = (key[rows], seg[rows], sstart[rows]) if dup else (key, seg, sstart)
+        gl = seg_l >> sb
+        st = seg_l & (S - 1)
         first = _starts(seg_l)
         sid = np.cumsum(first) - 1                          # segment of each row
         fs = np.flatnonzero(first)
         ins = []
+        present = {int(p[0]) for p in pin_of}
         for j in range(pins.shape[0]):
             base = _bit(init_f, W, pins[j][gl[fs]], st[fs])[sid]    # pin value before events
-            if pin is None:
-                ins.append(val[rows] if j == only else base)
-                continue
-            acc = np.maximum.accumulate(np.where(pin == j, ar, -1))[rows]
-            ins.append(np.where(acc >= ss_l, val[acc], base))
+            if j not in present:
+                ins.append(base)
+            elif pin is None:
+                ins.append(val[rows] if dup else val)
+            else:
+                acc = np.maximum.accumulate(np.where(pin == j, ar, -1))
+                if dup:
+                    acc = acc[rows]
+                ins.append(np.where(acc >= ss_l, val[acc], base))
         del key, val, pin, seg, sstart, ar
         f = np.empty(len(rows), dtype=np.uint8)
         for fn, g0, g1, p in evals:
@@ -827,7 +841,7 @@ class Netlist:
             raise NetlistError(f"timed simulation of {self.gates[k][0]} ({self.gates[k][1]}) "
                                f"did not settle to its zero-delay value: internal error")
         c = np.flatnonzero(f != prev)                       # run starts of the function
-        f, t, sc, gc = f[c], key_l[c] - seg_l[c] * big, seg_l[c], gl[c]
+        f, t, sc, gc = f[c], key_l[c] & (big - 1), seg_l[c], gl[c]
         nxt = np.empty(len(c), dtype=np.int64)             # start of the next run (or never)
         nxt[:-1] = t[1:]
         nxt[_ends(sc)] = np.iinfo(np.int64).max
@@ -844,7 +858,7 @@ class Netlist:
             return 0
         onet = out_nets[gc[o]]
         toggles += np.bincount(onet, minlength=self.n_nets)
-        store.append(onet, (sc[o] - gc[o] * S) * big + t[o], f[o])
+        store.append(onet, ((sc[o] & (S - 1)) << bb) + t[o], f[o])
         return int(t[o].max())
 
     def _propagate(self, load: np.ndarray, slew0: float):

@@ -11,9 +11,13 @@ numpy: :meth:`Netlist.simulate_timed` on ``streams`` x ``cycles`` random operand
 block per cycle; cycle 0 is the warm-up), rate = counted cycle-streams per second, including its
 zero-delay pass. Icarus: :func:`intfp.analysis.icarus.run_icarus_timed` on the first stream's
 ``icarus-cycles`` cycles with the same integer delays, rate = counted cycles per second of
-the ``vvp`` run alone (compile time and VCD parsing excluded, which favours Icarus) (Icarus simulates one stream at a time). The
+the ``vvp`` run alone (compile time and VCD parsing excluded, which favours Icarus; Icarus
+simulates one stream at a time). The
 per-net transition counts of the Icarus stream are compared with a numpy run of that stream.
-Memory: the peak resident set of this process (``ru_maxrss``) after each numpy run.
+Memory: the peak resident set of this process (``ru_maxrss``) after each numpy run. The load
+average (1 min) at the end of each row is printed because the machine may be shared.
+``simulate_timed`` picks its engine by delay model (dense bit-packed grid for ``unit``,
+per-stream events for ``liberty``).
 """
 from __future__ import annotations
 
@@ -67,7 +71,8 @@ def main(argv=None) -> int:
     ap.add_argument("--icarus-cycles", type=int, default=33)
     ap.add_argument("--models", default="unit,liberty")
     ap.add_argument("--time-step-ps", type=float, default=1.0)
-    ap.add_argument("--chunk-words", type=int, default=256)
+    ap.add_argument("--chunk-words", type=int, default=None,
+                    help="default: simulate_timed's per engine")
     args = ap.parse_args(argv)
     from amaranth.back import rtlil
     from intfp.rtl.units import make_unit
@@ -91,6 +96,7 @@ def main(argv=None) -> int:
         n = (args.cycles - 1) * args.streams
         glitch = 1 - r["functional"].sum() / max(1, r["toggles"].sum())
         row = {"model": model, "numpy_s": dt, "numpy_rate": n / dt, "rss_mb": rss,
+               "load": open("/proc/loadavg").read().split()[0],
                "glitch_share": glitch, "settle": r["settle_steps"]}
         if have_icarus():
             one = {p: v[:args.icarus_cycles, :1] for p, v in ins.items()}
@@ -111,12 +117,12 @@ def main(argv=None) -> int:
         print(row, flush=True)
     print()
     print("| delay model | numpy cycles/s | Icarus cycles/s | speed-up | counts equal | "
-          "peak RSS MB | glitch share of transitions | settle [steps] |")
-    print("|---|---|---|---|---|---|---|---|")
+          "peak RSS MB | glitch share of transitions | settle [steps] | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {r['numpy_rate']:.0f} | {r.get('icarus_rate', float('nan')):.1f} | "
               f"{r.get('speedup', float('nan')):.1f}x | {r.get('equal', '-')} | {r['rss_mb']:.0f} | "
-              f"{r['glitch_share']:.3f} | {r['settle']} |")
+              f"{r['glitch_share']:.3f} | {r['settle']} | {r['load']} |")
     return 0
 
 
