@@ -46,7 +46,10 @@ def verify_group(checks: list[dict]) -> list[dict]:
 def plan_checks(units, n: int, seed: int, groups: int) -> tuple[list[list[dict]], list[list[str]]]:
     """The stage's bundles (lists of check dicts, each one :func:`verify_group` task) and, per
     unit, the keys of its checks in :func:`intfp.sim.checks.verify`'s order."""
-    per_unit = [unit_checks(u, n, seed) for u in units]
+    from intfp.sim.runner import default_simulator
+
+    sim = default_simulator()                   # what verify_group's builds will run on
+    per_unit = [unit_checks(u, n, seed, simulator=sim) for u in units]
     bundles = group_checks([c for cs in per_unit for c in cs], groups)
     return bundles, [[check_key(c) for c in cs] for cs in per_unit]
 
