@@ -10,7 +10,10 @@ from the Liberty ``function`` string, so the per-gate Python overhead disappears
 Sequential cells (Liberty ``ff`` groups) are stepped once per clock cycle: zero-delay semantics,
 inputs change, combinational logic settles, then every flop loads ``next_state``. Toggles are
 counted per net per cycle with ``popcount(new ^ old)``; being zero-delay, glitches are not seen
-(docs/hardware-cost.md, "Limits").
+(docs/hardware-cost.md, "Limits"). :meth:`Netlist.simulate_timed` adds them: every transition
+of a delay-annotated (``unit`` or ``liberty``) inertial-delay simulation of each cycle, with a
+dense bit-packed engine (few distinct times) and a per-stream event engine (many distinct
+times, e.g. Liberty delays at 1 ps steps); both are cross-checked against Icarus Verilog.
 
 Static timing (:meth:`Netlist.critical_path`) uses the same levelization with the Liberty NLDM
 tables: arrival and slew propagate forward (max over input arcs, max of rise / fall), the load of
@@ -620,6 +623,7 @@ class Netlist:
         toggles = np.zeros(self.n_nets, dtype=np.int64)
         settle = 0
         traced = {} if trace is not None else None
+        ctx: dict = {}                     # per-call constants of the event engine
         for i in range(0, len(counted), per):
             cs = counted[i:i + per]
             init = np.concatenate([states[c - 1] for c in cs], axis=1)
@@ -628,7 +632,7 @@ class Netlist:
             if engine == "dense" or trace is not None:
                 s = self._timed_chunk(init, fin, m, rise, fall, toggles, trace, traced, cs)
             else:
-                s = self._timed_chunk_events(init, fin, m, rise, fall, toggles)
+                s = self._timed_chunk_events(init, fin, m, rise, fall, toggles, ctx)
             settle = max(settle, s)
         out = dict(out, toggles=toggles, settle_steps=int(settle))
         if trace is not None:
@@ -721,7 +725,7 @@ class Netlist:
             self._eplan = plan
         return self._eplan
 
-    def _timed_chunk_events(self, init, fin, mask, rise, fall, toggles) -> int:
+    def _timed_chunk_events(self, init, fin, mask, rise, fall, toggles, ctx=None) -> int:
         """Per-stream event engine of :meth:`simulate_timed` (used for ``liberty`` delays).
 
         With 1 ps steps the streams of a chunk rarely change at the same time (on the MXFP8
@@ -741,21 +745,26 @@ class Netlist:
         W = init.shape[1]
         S = 1 << (64 * W - 1).bit_length()      # stream field of the keys (a power of two)
         plan = self._event_plan()
-        dmax = int(max(rise.max(), fall.max())) if len(rise) else 1
-        big = 1 << (int(self.settle_bound(rise, fall)) + dmax + 2).bit_length()
+        ctx = {} if ctx is None else ctx
+        if "big" not in ctx:
+            dmax = int(max(rise.max(), fall.max())) if len(rise) else 1
+            ctx["big"] = 1 << (int(self.settle_bound(rise, fall)) + dmax + 2).bit_length()
+            refs = np.zeros(self.n_nets, dtype=np.int64)   # readers per net
+            for _, _, pins, _ in plan:
+                refs += np.bincount(pins[pins >= 0], minlength=self.n_nets)
+            ctx["refs"] = refs
+            src = {n for p, bits in self.inputs.items() for n in bits
+                   if n >= 2 and n not in self.clock_nets}
+            src |= {int(n) for n in np.concatenate([self.ff_q, self.ff_qn]) if n >= 2}
+            ctx["src"] = np.array(sorted(src), dtype=np.int64)
+        big, src = ctx["big"], ctx["src"]
+        refs = ctx["refs"].copy()                          # readers left, to drop waveforms
         gmax = max((len(p[0]) for p in plan), default=1)
         if gmax * S * big >= 1 << 62:
             raise NetlistError(f"event keys would overflow int64 ({gmax} gates in a level x {S} "
                                f"streams x {big} time steps): use a smaller chunk_words")
         init_f, fin_f = init.ravel(), fin.ravel()          # index net * W + word
-        refs = np.zeros(self.n_nets, dtype=np.int64)       # readers left, to drop waveforms
-        for _, _, pins, _ in plan:
-            refs += np.bincount(pins[pins >= 0], minlength=self.n_nets)
         store = _EventStore(self.n_nets)
-        src = sorted({n for p, bits in self.inputs.items() for n in bits
-                      if n >= 2 and n not in self.clock_nets}
-                     | {int(n) for n in np.concatenate([self.ff_q, self.ff_qn]) if n >= 2})
-        src = np.array(src, dtype=np.int64)
         if len(src):
             ch = unpack_bits((init[src] ^ fin[src]) & mask, S)
             si, st = np.nonzero(ch)                         # sorted by net, then stream
