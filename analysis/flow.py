@@ -69,7 +69,7 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
               liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
               cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
               booth: bool = False, use_cache: bool = True, analytic: bool = True,
-              delay_model: str = "zero", wire_load: bool | str | None = None,
+              delay_model: str = "zero", wire_load: bool | str | None = "auto",
               time_step_ns: float = 0.001, **params) -> list[dict]:
     """Synthesize one unit and return its report rows (``sub_block`` = ``total`` first).
 
@@ -87,7 +87,11 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     ``delay_model`` (``zero``, ``unit``, ``liberty``) and ``wire_load`` choose how the netlist
     simulator counts transitions (:func:`intfp.analysis.energy.estimate_energy`): zero-delay
     counts functional transitions only; the timed models add glitches; ``wire_load`` adds the
-    library's wire-load capacitance per net (``wire_pj``).
+    library's wire-load capacitance per net (``wire_pj``; also in the critical path). Defaults:
+    ``"auto"`` (the library's default wire-load model where it has one, none otherwise; it
+    costs no run time) and ``zero`` delay: timed ``liberty`` simulation is ~90x slower per
+    unit than zero-delay (``benchmarks/timed_energy.py``, ``benchmarks/timed_ratios.py``), too
+    slow for the main job's hardware stage; ask for it per run.
     """
     from .netlist import check_delay_model
     check_delay_model(delay_model)

@@ -374,9 +374,11 @@ def _output_options(f):
         click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
                      show_default=True,
                      help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
-                          "with unit / liberty cell delays (glitches counted; liberty is ~70x slower)"),
-        click.option("--wire-load/--no-wire-load", default=False, show_default=True,
-                     help="Add the library's wire-load capacitance per net (wire_pj)"),
+                          "with unit / liberty cell delays (glitches counted in glitch_pj; liberty is "
+                          "~90x slower than zero)"),
+        click.option("--wire-load/--no-wire-load", default=True, show_default=True,
+                     help="Add the library's wire-load capacitance per net (wire_pj, and in the "
+                          "critical path) where the library defines a wire-load model"),
         click.option("--no-cache", is_flag=True, callback=_no_cache_option,
                      help="Neither read nor write any cache (results, liberty parses): nothing is written"),
         click.option("--format", "out_fmt", type=click.Choice(_FORMATS), default=None,

@@ -313,3 +313,19 @@ def test_timed_energy_columns_through_unit_cost(tmp_path, monkeypatch):
     assert unit["functional_pj"] == pytest.approx(zero["functional_pj"])
     with pytest.raises(ValueError, match="delay"):
         unit_cost("mxint4", delay_model="fast", **kw)
+
+
+def test_defaults_zero_delay_with_the_library_wire_load(tmp_path, monkeypatch):
+    """Defaults: zero-delay simulation (timed liberty is ~90x slower, too slow for the main
+    job) with the library's wire-load model where it has one (the bundled library has one:
+    wire energy > 0 and a longer critical path than without it)."""
+    from intfp.analysis.flow import unit_cost
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
+    kw = dict(lanes=2, cycles=5, streams=16)
+    d = unit_cost("mxint4", **kw)[0]
+    off = unit_cost("mxint4", wire_load=None, **kw)[0]
+    assert d["delay_model"] == "zero" and d["glitch_pj"] == 0
+    assert d["wire_pj"] > 0 and off["wire_pj"] == 0
+    assert d["delay_ns"] > off["delay_ns"]
+    # same transitions, each now also charging its wire (and a larger internal-energy load)
+    assert d["functional_pj"] > off["functional_pj"] + 0.9 * d["wire_pj"]
