@@ -187,14 +187,18 @@ def _bundle_members():
         {"check": "scalar", "elem": "int4", "seed": 1, "copies": 16})]
 
 
-def test_bundle_runs_each_member_on_its_own_rows():
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_bundle_runs_each_member_on_its_own_rows(simulator):
     """Units bundled in one build (the verification stage's way) give each member's result:
     the same spaces, rows and sampled outputs as the member alone would have."""
     from intfp.sim.bundle import run_bundle
 
+    if simulator == "icarus" and not HAS_ICARUS:
+        pytest.skip("needs Icarus Verilog")
     members = _bundle_members()
-    res = run_bundle(members, "test_bundle_three")
+    res = run_bundle(members, "test_bundle_three", simulator=simulator)
     assert [r.name for r in res] == ["lanes_int4", "block_nvint4_k4", "scalar_int4"]
+    assert {r.simulator for r in res} == {simulator}
     for m, r in zip(members, res):
         _ok(r)
         v = m.vectors()
