@@ -48,6 +48,7 @@ class ExplorePlan:
     lane_archs: tuple = ("twos", "signmag_tree", "standard")
     library: str | None = None
     verify_blocks: int = 1000
+    units_per_build: int = 6
     energy_cycles: int = 33
     energy_streams: int = 512
     gauss_blocks: int = 4096
@@ -81,11 +82,9 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     from intfp.analysis.flow import sweep
     from intfp.analysis.yosys import resolve_liberty
     from intfp.cache import cache_dir, cache_enabled, result_key
-    from intfp.main_job import _git_commit, _versions, cached_frame
+    from intfp.main_job import _git_commit, _versions, cached_frame, verify_sweep
     from intfp.models.theory import gaussian_qsnr
     from intfp.models.workloads.runner import run_workload
-    from intfp.sim.runner import simulator_version
-    from intfp.sweep import make_task, run_sweep
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -129,17 +128,11 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
 
     log(f"[3/4] verification: {len(units)} units (lanes exhaustive, blocks randomized)")
     t = time.perf_counter()
-    simulator = simulator_version()
     if scheduler is None and n_workers == 1:
         scheduler = "sync"                            # as flow.sweep: one worker, this process
-    tasks = [make_task("intfp.verify_task:verify_unit",
-                       {"fmt": u.name, "kind": u.kind, "lanes": u.lanes, "n": plan.verify_blocks,
-                        "seed": seed, "lane_arch": u.lane_arch, "pipeline": u.pipeline},
-                       kind="verify", extra=[simulator]) for u in units]
-    ver = pd.DataFrame([dict(r, format=u.name, lane_arch=u.lane_arch)
-                        for u, rs in zip(units, run_sweep(tasks, scheduler=scheduler,
-                                                          n_workers=n_workers, desc="verify"))
-                        for r in rs])
+    # about six units per simulator build: few builds, none too large to compile quickly
+    groups = max(2, -(-len(units) // plan.units_per_build))
+    ver = verify_sweep(units, plan.verify_blocks, seed, groups, scheduler, n_workers)
     ver.to_csv(out / "explore_verification.csv", index=False)
     passed = ver.groupby(["format", "lane_arch"])["passed"].all().to_dict()
     failed = sorted(f"{f} {a}" for (f, a), ok in passed.items() if not ok)

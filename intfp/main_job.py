@@ -267,17 +267,25 @@ def _workloads_stage(plan: Plan, seed: int, log, out_dir="out"):
 
 
 def _verify_stage(plan: Plan, seed: int, scheduler, n_workers) -> pd.DataFrame:
-    from intfp.sweep import make_task, run_sweep
-
     from intfp.analysis.flow import sweep_points
-    from intfp.sim.runner import simulator_version
-    from intfp.verify_task import plan_checks, unit_rows
 
     # every unit the hardware stage synthesizes: block units in each lane architecture, the
     # mixed units, the scalar MACs; their checks bundled into plan.verify_groups builds
     units = sweep_points(plan.block_formats, "block", (plan.lanes,), lane_archs=plan.lane_archs) + \
         sweep_points(plan.mixed_units, "mixed") + sweep_points(plan.scalar_formats, "scalar")
-    bundles, keys = plan_checks(units, plan.verify_blocks, seed, plan.verify_groups)
+    return verify_sweep(units, plan.verify_blocks, seed, plan.verify_groups, scheduler, n_workers)
+
+
+def verify_sweep(units, n: int, seed: int, groups: int, scheduler=None, n_workers=None) -> pd.DataFrame:
+    """Every check of ``units`` (:func:`intfp.sim.checks.unit_checks`: lanes exhaustive, ``n``
+    randomized blocks with corners), shared checks once, bundled into ``groups`` simulator
+    builds run as cached Dask tasks; one row per unit and check."""
+    from intfp.sweep import make_task, run_sweep
+
+    from intfp.sim.runner import simulator_version
+    from intfp.verify_task import plan_checks, unit_rows
+
+    bundles, keys = plan_checks(units, n, seed, groups)
     simulator = simulator_version()
     tasks = [make_task("intfp.verify_task:verify_group", {"checks": b}, kind="verify",
                        extra=[simulator]) for b in bundles]

@@ -17,7 +17,7 @@ __all__ = ["verify_unit", "verify_group", "plan_checks", "unit_rows"]
 
 
 def _rows(unit, results) -> list[dict]:
-    return [{"unit": f"{unit.kind}:{unit.label}", "lane_arch": unit.lane_arch, "stages": unit.stages,
+    return [{"unit": f"{unit.kind}:{unit.label}", "format": unit.name, "lane_arch": unit.lane_arch, "stages": unit.stages,
              "check": r["name"], "simulator": r["simulator"], "vectors": r["vectors"],
              "mismatched_rows": r["mismatched_rows"], "passed": r["passed"]} for r in results]
 

@@ -141,7 +141,7 @@ def test_explore_quick_end_to_end(tmp_path, monkeypatch):
     def recomputed(*a, **k):
         raise AssertionError("a cached task was recomputed")
     monkeypatch.setattr(intfp.analysis.flow, "unit_cost", recomputed)
-    monkeypatch.setattr(intfp.verify_task, "verify_unit", recomputed)
+    monkeypatch.setattr(intfp.verify_task, "verify_group", recomputed)
     r2 = CliRunner().invoke(main, ["explore", "--quick", "--out", str(out), "--workers", "1"])
     assert r2.exit_code == 0, r2.output
     pd.testing.assert_frame_equal(pd.read_csv(out / "explore.csv"), t)
