@@ -42,13 +42,15 @@ def to_verilog(component: wiring.Component, name: str) -> str:
     return verilog.convert(component, name=name, emit_src=False)
 
 
-def to_sim_verilog(component: wiring.Component, name: str) -> str:
+def to_sim_verilog(component: wiring.Component, name: str, *, opt: bool = False) -> str:
     """Flat Verilog of ``component`` for event-driven simulators.
 
     The same RTLIL as :func:`to_verilog`, with processes turned into multiplexers (``proc``)
     and the hierarchy flattened. Icarus runs this much faster than the hierarchical export of
     a 32-lane unit, whose ``always @*`` blocks re-trigger once per lane
     (``benchmarks/rtl_verify_throughput.py`` measures both). Same ports, same logic.
+    ``opt``: also Yosys ``opt -fast`` (constant folding, merging identical cells, removing
+    unused ones: equivalence-preserving rewrites, those the synthesis flow starts from).
     """
     if not isinstance(component, wiring.Component):
         raise ValueError(f"component must be an amaranth wiring.Component, got {component!r}")
@@ -59,7 +61,8 @@ def to_sim_verilog(component: wiring.Component, name: str) -> str:
 
     _ensure_yosys()
     text = rtlil.convert(component, name=name, emit_src=False)
-    script = f"read_rtlil <<rtlil\n{text}\nrtlil\nproc\nflatten\nopt_clean\nwrite_verilog -noattr"
+    passes = ("proc", "flatten", *(("opt -fast",) if opt else ()), "opt_clean")
+    script = f"read_rtlil <<rtlil\n{text}\nrtlil\n" + "\n".join(passes) + "\nwrite_verilog -noattr"
     return find_yosys(lambda ver: ver >= (0, 40)).run(["-q", "-"], script, ignore_warnings=True)
 
 

@@ -34,7 +34,7 @@ from intfp.cache import code_fingerprint
 from .vectors import Vectors
 
 __all__ = ["SimResult", "SimulatorError", "SIMULATORS", "default_simulator", "check_simulator",
-           "simulator_version", "write_sim_netlist", "SIM_NETLIST_PASSES",
+           "simulator_version", "write_sim_netlist",
            "build_root", "build", "simulate", "seed_runtime", "prepare_runtime", "TIMESCALE"]
 
 TIMESCALE = ("1ns", "1ps")     # Amaranth's Verilog has no `timescale; cocotb's Clock needs one
@@ -400,7 +400,6 @@ def build(factory, key: str, toplevel: str, *, flat: bool = True,
 
 
 #: Yosys passes from the unit's RTLIL to the simulation netlist (:func:`write_sim_netlist`).
-SIM_NETLIST_PASSES = ("proc", "flatten", "opt -fast", "opt_clean")
 
 
 def write_sim_netlist(component, toplevel: str, directory) -> Path:
@@ -412,20 +411,12 @@ def write_sim_netlist(component, toplevel: str, directory) -> Path:
     bit-level lane multipliers (radix-4 Booth: ~2.3 MB of flat Verilog for a 32-lane INT8
     unit) shrink ~3.5x, which cuts Verilator's time on them ~4x (measured: 9.1 -> 2.4 CPU s
     for that unit); the hierarchical export (``flat=False``) is simulated as written."""
-    from amaranth._toolchain.yosys import find_yosys
-    from amaranth.back import rtlil
-
-    from intfp.rtl.export import _ensure_yosys
+    from intfp.rtl.export import to_sim_verilog
 
     if not isinstance(toplevel, str) or not toplevel.isidentifier():
         raise ValueError(f"toplevel must be a Verilog identifier, got {toplevel!r}")
-    _ensure_yosys()
-    text = rtlil.convert(component, name=toplevel, emit_src=False)
-    script = f"read_rtlil <<rtlil\n{text}\nrtlil\n" + "\n".join(SIM_NETLIST_PASSES) + \
-        "\nwrite_verilog -noattr"
     path = Path(directory) / f"{toplevel}.v"
-    path.write_text(find_yosys(lambda ver: ver >= (0, 40)).run(["-q", "-"], script,
-                                                               ignore_warnings=True))
+    path.write_text(to_sim_verilog(component, toplevel, opt=True))
     return path
 
 
