@@ -705,11 +705,14 @@ class Netlist:
 
     def _event_plan(self) -> list:
         """Per level, the gates in evaluation order (groups concatenated): output nets, gate
-        ids, input nets per pin position ``(max pins, gates)`` (-1 where a cell has fewer pins)
-        and per group ``(fn, first gate, end gate, pins)``. Built once."""
+        ids, input nets per pin position ``(max pins, gates)`` (-1 where a cell has fewer pins),
+        per group ``(fn, first gate, end gate, pins)`` and per pin position the number of leading
+        gates that have it (groups are ordered by falling pin count, so the gates having pin j
+        are a prefix: pin j is looked at on that prefix only). Built once."""
         if getattr(self, "_eplan", None) is None:
             plan = []
             for level in self.groups:
+                level = sorted(level, key=lambda g: -len(g.in_pins))
                 P = max(len(g.in_pins) for g in level)
                 G = sum(len(g.out) for g in level)
                 pins = np.full((P, G), -1, dtype=np.int64)
@@ -720,8 +723,9 @@ class Netlist:
                         pins[:p, g0:g0 + n] = g.ins
                         evals.append((g.fn, g0, g0 + n, p))
                     g0 += n
+                npin = [int((pins[j] >= 0).sum()) for j in range(P)]
                 plan.append((np.concatenate([g.out for g in level]),
-                             np.concatenate([g.gate_ids for g in level]), pins, evals))
+                             np.concatenate([g.gate_ids for g in level]), pins, (evals, npin)))
             self._eplan = plan
         return self._eplan
 
@@ -820,17 +824,25 @@ class Netlist:
         fs = np.flatnonzero(first)
         ins = []
         present = {int(p[0]) for p in pin_of}
+        evals, npin = evals
         for j in range(pins.shape[0]):
-            base = _bit(init_f, W, pins[j][gl[fs]], st[fs])[sid]    # pin value before events
+            # rows (and raw rows) of the gates that have pin j: a prefix
+            rj = int(np.searchsorted(gl, npin[j]))
+            fj = int(np.searchsorted(fs, rj))
+            base = _bit(init_f, W, pins[j][gl[fs[:fj]]], st[fs[:fj]])[sid[:rj]]
             if j not in present:
                 ins.append(base)
             elif pin is None:
-                ins.append(val[rows] if dup else val)
+                ins.append((val[rows] if dup else val)[:rj])
             else:
-                acc = np.maximum.accumulate(np.where(pin == j, ar, -1))
+                Rj = int(np.searchsorted(key, npin[j] << (sb + bb))) if rj < len(gl) else R
+                # forward fill of (row << 1 | value bit): the last event of pin j so far
+                acc = np.maximum.accumulate(np.where(pin[:Rj] == j, (ar[:Rj] << 1)
+                                                     | (val[:Rj] & 1), -1))
                 if dup:
-                    acc = acc[rows]
-                ins.append(np.where(acc >= ss_l, val[acc], base))
+                    acc = acc[rows[:rj]]
+                ins.append(np.where((acc >> 1) >= ss_l[:rj],
+                                    (acc & 1).astype(np.uint8) * np.uint8(0xFF), base))
         del key, val, pin, seg, sstart, ar
         f = np.empty(len(rows), dtype=np.uint8)
         for fn, g0, g1, p in evals:
