@@ -211,7 +211,8 @@ def _ue8m0_tables(elem: ElementFormat, rule: str) -> _Tables:
         ok = (elem.emin + s >= -126) & (elem.emax + s - elem.mbits + 23 <= 127)
         hi = np.ldexp(np.float64(elem.max), s)
         lo = -hi
-        eminb = np.ldexp(np.float32(1), np.maximum(elem.emin + s, -126)).astype(np.float32)
+        with np.errstate(over="ignore"):    # overflows only outside the fused range (not ok)
+            eminb = np.ldexp(np.float32(1), np.maximum(elem.emin + s, -126)).astype(np.float32)
         magic = np.zeros(s.size)
     else:
         lq = s - (elem.bits - 2)
