@@ -427,9 +427,14 @@ def _output_options(f):
               help="Comma-separated alignment-window widths to sweep for FP block units (default: the study's)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write CSV / Markdown / HTML reports and figures to this directory")
+@click.option("--verify/--no-verify", "verify", default=None,
+              help="Verify each unit in cocotb against models/ first (lanes exhaustive, 1000 "
+                   "blocks with corners; cached) and report it in a 'verified' column. Default: "
+                   "the formats no preset names (the grammar's, e.g. mx:e2m2/b16/ue8m0); presets "
+                   "are verified by the main job and the test suite")
 @_output_options
 def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clock_ns, lane_arch,
-          stages, booth, jobs, scheduler, windows, out_dir, delay_model, wire_load, no_cache,
+          stages, booth, jobs, scheduler, windows, out_dir, verify, delay_model, wire_load, no_cache,
           out_fmt, per_lane, as_json):
     """Synthesize units with Yosys and report area, cells, delay, energy and leakage per
     sub-block (``total`` = the whole unit), beside the study's Table 5 ratios."""
@@ -451,12 +456,50 @@ def synth(formats, kind, lanes, liberty, stream, no_energy, cycles, streams, clo
                    stream=None if no_energy else stream, cycles=cycles, streams=streams,
                    clock_ns=_clock(clock_ns), booth=booth, use_cache=not no_cache,
                    delay_model=delay_model, wire_load="auto" if wire_load else None)
+        df = _verified(df, fmts, kind, lanes, wins, depth, lane_arch, verify, jobs, scheduler,
+                       progress=not as_json and sys.stderr.isatty())
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         _fail(e)
     if out_dir:
         paths = write_reports(df, out_dir)
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
     emit(df, fmt, per_lane=per_lane, t5=None if fmt in ("json", "csv") else table5(df))
+
+
+def _verified(df, fmts, kind, lanes, wins, depth, lane_arch, verify, jobs, scheduler, progress):
+    """``df`` with a ``verified`` column: True for units whose cocotb checks
+    (:func:`intfp.main_job.verify_sweep`, cached) all passed here, None where none ran; a
+    failed check is an error, never a row. ``verify`` None: the units of non-preset formats."""
+    from intfp.analysis.flow import sweep_points
+    from intfp.models.formats import ALIASES, ELEMENT_FORMATS, PRESETS
+
+    df = df.assign(verified=None)
+    if verify is False:
+        return df
+    units = [u for u in sweep_points(fmts, kind, (lanes,), wins, depth,
+                                     tuple(a.strip() for a in lane_arch.split(",") if a.strip())
+                                     if lane_arch else (None,))
+             if not isinstance(u, str)]                       # built-in calibration designs: no model
+    if verify is None:
+        named = {*PRESETS, *ALIASES, *ELEMENT_FORMATS}
+        units = [u for u in units if u.kind != "mixed" and u.name not in named]
+    if not units:
+        return df
+    from intfp.main_job import verify_sweep
+
+    if progress:
+        click.echo(f"verifying {len(units)} unit(s) in cocotb against models/", err=True)
+    ver = verify_sweep(units, 1000, 0, max(1, -(-len(units) // 6)),
+                       scheduler or ("sync" if jobs == 1 else None), jobs)
+    bad = ver[~ver["passed"]]
+    if len(bad):
+        raise RuntimeError("verification failed: " + "; ".join(
+            f"{r.unit} {r.check} ({r.mismatched_rows} rows)" for r in bad.itertuples()))
+    done = {(u.name, u.kind, u.lanes, u.window, u.lane_arch, u.stages) for u in units}
+    key = zip(df["format"], df["kind"], df["lanes"], df["window"], df["lane_arch"], df["stages"])
+    df["verified"] = [True if (f, k, n, None if w != w else w, a, st) in done else None
+                      for f, k, n, w, a, st in key]
+    return df
 
 
 @click.command()

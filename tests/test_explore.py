@@ -145,3 +145,31 @@ def test_explore_quick_end_to_end(tmp_path, monkeypatch):
     r2 = CliRunner().invoke(main, ["explore", "--quick", "--out", str(out), "--workers", "1"])
     assert r2.exit_code == 0, r2.output
     pd.testing.assert_frame_equal(pd.read_csv(out / "explore.csv"), t)
+
+
+def test_synth_of_a_grammar_format_prints_a_verified_units_rows(tmp_path, monkeypatch):
+    """`intfp synth -f <grammar format> --json`: the unit is verified in cocotb first (its rows
+    say so); a preset is not re-verified unless asked; a failed check is an error, not rows."""
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    small = ["--json", "-j", "1", "--cycles", "3", "--streams", "8"]
+    r = CliRunner().invoke(main, ["synth", "-f", "mx:e2m2/b8/ue8m0", *small])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert {x["format"] for x in rows} == {"mx:e2m2/b8/ue8m0"}
+    assert all(x["verified"] is True for x in rows) and any(x["sub_block"] == "total" for x in rows)
+    r = CliRunner().invoke(main, ["synth", "-f", "mx:e2m2/b8/ue8m0", "--no-verify", *small])
+    assert all(x["verified"] is None for x in json.loads(r.stdout))
+
+    import intfp.main_job
+
+    def failing(units, *a, **k):
+        return pd.DataFrame([{"unit": f"block:{u.label}", "check": "block_x", "passed": False,
+                              "mismatched_rows": 3} for u in units])
+    monkeypatch.setattr(intfp.main_job, "verify_sweep", failing)
+    r = CliRunner().invoke(main, ["synth", "-f", "nv:int3/b8", *small])
+    assert r.exit_code != 0 and "verification failed: block:nv:int3/b8/e4m3 k8 block_x (3 rows)" \
+        in r.output, r.output
+    r = CliRunner().invoke(main, ["synth", "-f", "nvint4", "--lanes", "8", *small])
+    assert r.exit_code == 0 and all(x["verified"] is None for x in json.loads(r.stdout))
+    r = CliRunner().invoke(main, ["synth", "-f", "nvint4", "--lanes", "8", "--verify", *small])
+    assert r.exit_code != 0 and "verification failed" in r.output
