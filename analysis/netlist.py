@@ -22,14 +22,23 @@ clock-to-Q delay and flop inputs end with their setup constraint.
 """
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from .liberty import Cell, Library, Table, parse_function
 
 __all__ = ["Netlist", "NetlistError", "pack_bits", "unpack_bits", "DELAY_MODELS",
-           "DEFAULT_TIME_STEP_NS", "check_delay_model"]
+           "DEFAULT_TIME_STEP_NS", "check_delay_model", "build_timed_library",
+           "timed_library_path", "timed_c_library"]
 
 
 class NetlistError(ValueError):
@@ -41,6 +50,80 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 DELAY_MODELS = ("zero", "unit", "liberty")
 #: Default quantum of the ``liberty`` delay model [ns] (see :meth:`Netlist.gate_delays`).
 DEFAULT_TIME_STEP_NS = 0.001
+
+
+# --------------------------------------------------------------------------------------------
+# The optional C loop of the event engine (analysis/timed_events.c)
+# --------------------------------------------------------------------------------------------
+#: ``$INTFP_TIMED_ENGINE``: "auto" (default): ``engine="events"`` runs the C loop when its library
+#: is built (:func:`build_timed_library`), else the numpy event engine; "numpy": always numpy
+#: (tests compare the two); "c": the C loop, an error if it is not built. Read at each call.
+_TIMED_BACKENDS = ("auto", "numpy", "c")
+# code file: timed_events.c
+_TIMED_SOURCE = Path(__file__).with_name("timed_events.c")   # its bytes are in every cache key
+_TIMED_FLAGS = ("-O2", "-march=native", "-shared", "-fPIC")
+_TIMED_PMAX = 6                     # truth tables in one uint64: cells of at most 6 pins
+
+
+def timed_library_path() -> Path:
+    """Where :func:`build_timed_library` puts the library: ``$INTFP_TIMED_LIB``, else inside the
+    Python environment (``sys.prefix``), named by a hash of the source and flags so that a
+    changed source is never run from a stale build."""
+    env = os.environ.get("INTFP_TIMED_LIB", "").strip()
+    if env:
+        return Path(env)
+    h = hashlib.sha256(_TIMED_SOURCE.read_bytes() + " ".join(_TIMED_FLAGS).encode()).hexdigest()
+    return Path(sys.prefix) / "lib" / "intfp" / f"timed-events-{h[:16]}.so"
+
+
+def build_timed_library(path: Path | None = None) -> Path:
+    """Compile analysis/timed_events.c with the system C compiler (``$CC``, else cc / gcc) into
+    :func:`timed_library_path`; an error with the compiler's log tail if that fails."""
+    path = Path(path) if path is not None else timed_library_path()
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc / gcc / $CC) found to build the timed event loop; "
+                           "install one (Debian: apt-get install gcc) or use the numpy engine")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        r = subprocess.run([cc, *_TIMED_FLAGS, "-o", str(tmp), str(_TIMED_SOURCE)],
+                           capture_output=True, text=True, timeout=300)
+    except OSError as e:
+        raise RuntimeError(f"cannot run the C compiler {cc!r}: {e}") from e
+    if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"building {_TIMED_SOURCE.name} with {cc} failed (exit "
+                           f"{r.returncode}):\n" + (r.stderr or r.stdout)[-2000:])
+    os.replace(tmp, path)                          # atomic: readers never see a partial file
+    _timed_cdll.cache_clear()
+    return path
+
+
+@lru_cache(maxsize=4)
+def _timed_cdll(path: str):
+    lib = ctypes.CDLL(path)
+    P, I64 = ctypes.c_void_p, ctypes.c_int64
+    lib.timed_events.argtypes = [I64, I64, P, P, P, I64, P, P, P, P, I64, P, P, P, I64, P, P]
+    lib.timed_events.restype = I64
+    return lib
+
+
+def timed_c_library(backend: str | None = None):
+    """The loaded C event loop, or None (backend "numpy", or "auto" and not built)."""
+    backend = os.environ.get("INTFP_TIMED_ENGINE", "auto") if backend is None else backend
+    if backend not in _TIMED_BACKENDS:
+        raise NetlistError(f"INTFP_TIMED_ENGINE={backend!r} is not an event-engine back end; "
+                           "allowed: auto (the C loop when built, else numpy), numpy, c")
+    if backend == "numpy":
+        return None
+    path = timed_library_path()
+    if not path.is_file():
+        if backend == "c":
+            raise NetlistError(f"the C event loop is required but not built at {path}; run "
+                               "python -m intfp.analysis.timed_build (or use auto / numpy)")
+        return None
+    return _timed_cdll(str(path))
 
 
 
@@ -587,7 +670,10 @@ class Netlist:
         times exist, as with ``unit`` delays) and ``"events"`` (:meth:`_timed_chunk_events`:
         per-stream event lists, work ~ transitions; fast with ``liberty`` delays at 1 ps steps,
         where streams rarely change at the same time). ``engine="auto"`` picks ``dense`` for
-        ``unit`` and ``events`` for ``liberty``.
+        ``unit`` and ``events`` for ``liberty``. ``"events"`` runs its loop in C
+        (analysis/timed_events.c, :meth:`_timed_chunk_c`, ~5x faster) when that library is built
+        (scripts/setup.sh; :func:`timed_c_library`, ``$INTFP_TIMED_ENGINE=numpy`` forces numpy),
+        else in numpy; ``"events-c"`` / ``"events-numpy"`` force one (tests compare them).
 
         Returns ``{"toggles": per-net transitions (all), "functional": per-net zero-delay
         toggles, "settle_steps": latest transition time, "rise", "fall": delays per gate [steps],
@@ -596,11 +682,21 @@ class Netlist:
         under ``"trace"`` keyed by (cycles of the chunk, net), for debugging.
         """
         check_delay_model(delay_model)
-        if engine not in ("auto", "events", "dense"):
+        if engine not in ("auto", "events", "dense", "events-c", "events-numpy"):
             raise NetlistError(f"unknown timed-simulation engine {engine!r}; allowed: auto, "
-                               f"events, dense")
+                               f"events, dense, events-c, events-numpy")
         if engine == "auto":
             engine = "dense" if delay_model == "unit" else "events"
+        clib = None
+        if engine in ("events", "events-c") and trace is None:
+            clib = timed_c_library("c" if engine == "events-c" else None)
+            if clib is not None and self._c_plan() is None:
+                if engine == "events-c":
+                    raise NetlistError(f"the C event loop handles cells of at most {_TIMED_PMAX} "
+                                       f"input pins; this netlist has more: use events-numpy")
+                clib = None
+        if engine != "dense":
+            engine = "events"
         if delays is None:
             delays = self.gate_delays(delay_model, time_step_ns=time_step_ns, wire_load=wire_load)
         rise, fall = (np.asarray(d, dtype=np.int64) for d in delays)
@@ -618,7 +714,8 @@ class Netlist:
         mask_w = pack_bits(np.ones(streams, bool))
         counted = list(range(max(warmup, 1), len(states)))
         if chunk_words is None:        # measured on the MXFP8 block unit (benchmarks/timed_energy.py)
-            chunk_words = 256 if engine == "dense" or trace is not None else 4
+            chunk_words = (256 if engine == "dense" or trace is not None else
+                           4 if clib is None else 16)
         per = max(1, int(chunk_words) // words)
         toggles = np.zeros(self.n_nets, dtype=np.int64)
         settle = 0
@@ -631,6 +728,8 @@ class Netlist:
             m = np.tile(mask_w, len(cs))
             if engine == "dense" or trace is not None:
                 s = self._timed_chunk(init, fin, m, rise, fall, toggles, trace, traced, cs)
+            elif clib is not None:
+                s = self._timed_chunk_c(clib, init, fin, m, rise, fall, toggles)
             else:
                 s = self._timed_chunk_events(init, fin, m, rise, fall, toggles, ctx)
             settle = max(settle, s)
@@ -702,6 +801,77 @@ class Netlist:
                         if refs[n] == 0:
                             waves.pop(int(n), None)
         return settle
+
+    def _c_plan(self):
+        """Arrays of the C event loop (analysis/timed_events.c), built once: the gates with input
+        pins in topological order (levels, then groups), their output nets, pin counts, input
+        nets ``(gates, _TIMED_PMAX)`` (-1 past a cell's pins), gate ids, and each cell function
+        as a truth table (bit ``sum_j v_j << j`` of a uint64, from the compiled function itself
+        on all input combinations); the source nets (primary inputs but the clock, flop
+        outputs). None if a cell has more than ``_TIMED_PMAX`` input pins."""
+        if getattr(self, "_cplan", False) is False:
+            outs, nps, pins, tabs, gids = [], [], [], [], []
+            ok = True
+            for level in self.groups:
+                for g in level:
+                    p, n = len(g.in_pins), len(g.out)
+                    if p == 0:
+                        continue
+                    if p > _TIMED_PMAX:
+                        ok = False
+                        break
+                    combo = np.arange(1 << p)
+                    v = [(((combo >> j) & 1) * 0xFF).astype(np.uint8) for j in range(p)]
+                    f = np.asarray(g.fn(v, np.uint8(0xFF), np.uint8(0)))
+                    f = np.broadcast_to(f, combo.shape) != 0
+                    tab = int((f.astype(np.uint64) << combo.astype(np.uint64)).sum())
+                    pm = np.full((n, _TIMED_PMAX), -1, dtype=np.int64)
+                    pm[:, :p] = np.asarray(g.ins).T
+                    outs.append(g.out)
+                    nps.append(np.full(n, p, dtype=np.int64))
+                    pins.append(pm)
+                    tabs.append(np.full(n, tab, dtype=np.uint64))
+                    gids.append(g.gate_ids)
+            src = {n for p, bits in self.inputs.items() for n in bits
+                   if n >= 2 and n not in self.clock_nets}
+            src |= {int(n) for n in np.concatenate([self.ff_q, self.ff_qn]) if n >= 2}
+            cat = (lambda a, dt: np.ascontiguousarray(np.concatenate(a) if a
+                                                      else np.zeros(0, dt), dtype=dt))
+            self._cplan = None if not ok else {
+                "out": cat(outs, np.int64), "np": cat(nps, np.int64),
+                "pins": np.ascontiguousarray(np.concatenate(pins) if pins else
+                                             np.zeros((0, _TIMED_PMAX), np.int64)),
+                "tab": cat(tabs, np.uint64), "gid": cat(gids, np.int64),
+                "src": np.array(sorted(src), dtype=np.int64)}
+        return self._cplan
+
+    def _timed_chunk_c(self, clib, init, fin, mask, rise, fall, toggles) -> int:
+        """The event engine's loop in C (analysis/timed_events.c): one stream at a time, same
+        semantics and counts as :meth:`_timed_chunk_events` (a test checks it)."""
+        c = self._c_plan()
+        ptr = lambda a: a.ctypes.data                               # noqa: E731
+        W = init.shape[1]
+        # word-major (W, n_nets): one stream's sweep over all nets reads contiguous memory
+        init = np.ascontiguousarray(init.T, dtype=np.uint64)
+        fin = np.ascontiguousarray(fin.T, dtype=np.uint64)
+        mask = np.ascontiguousarray(mask, dtype=np.uint64)
+        gr = np.ascontiguousarray(rise[c["gid"]], dtype=np.int64)
+        gf = np.ascontiguousarray(fall[c["gid"]], dtype=np.int64)
+        tog = np.zeros(self.n_nets, dtype=np.int64)
+        err = np.zeros(1, dtype=np.int64)
+        r = clib.timed_events(self.n_nets, len(c["out"]), ptr(c["out"]), ptr(c["np"]),
+                              ptr(c["pins"]), _TIMED_PMAX, ptr(c["tab"]), ptr(gr), ptr(gf),
+                              ptr(c["src"]), len(c["src"]), ptr(init), ptr(fin), ptr(mask),
+                              W, ptr(tog), ptr(err))
+        if r == -1:
+            k = int(c["gid"][err[0]])
+            raise NetlistError(f"timed simulation of {self.gates[k][0]} ({self.gates[k][1]}) "
+                               f"did not settle to its zero-delay value: internal error")
+        if r < 0:
+            raise NetlistError(f"the C event loop failed (code {r}: "
+                               f"{'out of memory' if r == -2 else 'a cell with too many pins'})")
+        toggles += tog
+        return int(r)
 
     def _event_plan(self) -> list:
         """Per level, the gates in evaluation order (groups concatenated): output nets, gate

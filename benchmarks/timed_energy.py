@@ -17,7 +17,8 @@ per-net transition counts of the Icarus stream are compared with a numpy run of 
 Memory: the peak resident set of this process (``ru_maxrss``) after each numpy run. The load
 average (1 min) at the end of each row is printed because the machine may be shared.
 ``simulate_timed`` picks its engine by delay model (dense bit-packed grid for ``unit``,
-per-stream events for ``liberty``).
+per-stream events for ``liberty``, in C when ``python -m intfp.analysis.timed_build`` has built
+it, as scripts/setup.sh does; ``INTFP_TIMED_ENGINE=numpy`` measures the numpy event engine).
 """
 from __future__ import annotations
 

@@ -55,3 +55,7 @@ done
 # machine (-march=native); returns at once when the library for this source is there. Without
 # it quantize runs the torch kernels (same bits, slower).
 .venv/bin/python -m intfp.models.qkernel_build >/dev/null
+
+# The C loop of the timed (glitch-counting) event engine (analysis/timed_events.c), likewise;
+# without it Netlist.simulate_timed runs the numpy event engine (same counts, slower).
+.venv/bin/python -m intfp.analysis.timed_build >/dev/null

@@ -8,6 +8,7 @@
   and a wire load asked of a library that has none.
 """
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ import pytest
 from intfp.analysis.energy import estimate_energy
 from intfp.analysis.icarus import have_icarus, run_icarus_timed
 from intfp.analysis.liberty import read_liberty
-from intfp.analysis.netlist import Netlist, NetlistError
+from intfp.analysis.netlist import (Netlist, NetlistError, build_timed_library,
+                                    timed_c_library)
 from intfp.analysis.yosys import DEFAULT_LIBERTY, synthesize
 
 from test_energy_terms import (C_DFF_D, C_INV_A, C_NAND2_A1, C_NAND2_A2, DFF_Q_POWER, INV_POWER,
@@ -253,10 +255,70 @@ def test_engines_agree_on_many_streams(model):
             ins[p] = (rng.random((4, 70)) < (0.1 if p == "rst" else 0.7)).astype(np.int64)
         else:
             ins[p] = rng.random((4, 70, len(bits))) < 0.5
-    ev = nl.simulate_timed(ins, delay_model=model, engine="events", chunk_words=2)
+    ev = nl.simulate_timed(ins, delay_model=model, engine="events-numpy", chunk_words=2)
     de = nl.simulate_timed(ins, delay_model=model, engine="dense", chunk_words=4)
     assert ev["toggles"].sum() > 1.1 * ev["functional"].sum()         # glitches exercised
     np.testing.assert_array_equal(ev["toggles"], de["toggles"])
     assert ev["settle_steps"] == de["settle_steps"]
     with pytest.raises(NetlistError, match="unknown timed-simulation engine 'fast'"):
         nl.simulate_timed(ins, delay_model=model, engine="fast")
+
+
+@pytest.fixture(scope="module")
+def c_loop():
+    """The C event loop (analysis/timed_events.c), built into a temporary place if setup has not
+    built it; skipped only when there is no C compiler (then the numpy engine is the one used)."""
+    import shutil
+    if timed_c_library("auto") is not None:
+        yield timed_c_library("auto")
+        return
+    if not (os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler: the C event loop cannot be built (numpy engine in use)")
+    import tempfile
+    d = tempfile.mkdtemp()
+    old = os.environ.get("INTFP_TIMED_LIB")
+    os.environ["INTFP_TIMED_LIB"] = os.path.join(d, "timed-events.so")
+    try:
+        build_timed_library()
+        yield timed_c_library("c")
+    finally:
+        if old is None:
+            os.environ.pop("INTFP_TIMED_LIB", None)
+        else:
+            os.environ["INTFP_TIMED_LIB"] = old
+
+
+@pytest.mark.parametrize("model", ["unit", "liberty"])
+def test_c_and_numpy_event_engines_agree(model, c_loop):
+    """The C event loop and the numpy event engine count the same transitions on every net, with
+    the same settle time, on many streams (130: a padded third word), uneven chunks and random
+    rst / valid / first (so streams cannot leak into each other or across chunks); the C loop is
+    also cross-checked against Icarus by the tests above when it is built."""
+    r, nl, top = _unit("mxfp8_e4m3", "block", 4)
+    rng = np.random.default_rng(19)
+    ins = {}
+    for p, bits in nl.inputs.items():
+        if p == "clk":
+            continue
+        if p in ("rst", "valid", "first"):
+            ins[p] = (rng.random((5, 130)) < (0.1 if p == "rst" else 0.7)).astype(np.int64)
+        else:
+            ins[p] = rng.random((5, 130, len(bits))) < 0.5
+    c = nl.simulate_timed(ins, delay_model=model, engine="events-c", chunk_words=5)
+    n = nl.simulate_timed(ins, delay_model=model, engine="events-numpy", chunk_words=3)
+    assert c["toggles"].sum() > 1.1 * c["functional"].sum()           # glitches exercised
+    np.testing.assert_array_equal(c["toggles"], n["toggles"])
+    assert c["settle_steps"] == n["settle_steps"]
+    # "events" picks the C loop when it is built; INTFP_TIMED_ENGINE=numpy forces numpy
+    assert timed_c_library("auto") is not None
+    with pytest.raises(NetlistError, match="INTFP_TIMED_ENGINE='fortran'"):
+        timed_c_library("fortran")
+
+
+def test_c_loop_required_but_missing_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("INTFP_TIMED_LIB", str(tmp_path / "absent.so"))
+    assert timed_c_library("auto") is None                 # auto: the numpy engine instead
+    r, nl, top = _unit("mxint8", "scalar", None)
+    ins = random_inputs(nl, 3, 0)
+    with pytest.raises(NetlistError, match="C event loop is required but not built"):
+        nl.simulate_timed(ins, delay_model="liberty", engine="events-c")
