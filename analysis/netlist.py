@@ -23,16 +23,14 @@ clock-to-Q delay and flop inputs end with their setup constraint.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from intfp.models.clib import CSource
 
 from .liberty import Cell, Library, Table, parse_function
 
@@ -65,37 +63,20 @@ _TIMED_FLAGS = ("-O2", "-march=native", "-shared", "-fPIC")
 _TIMED_PMAX = 6                     # truth tables in one uint64: cells of at most 6 pins
 
 
+TIMED_LOOP = CSource(_TIMED_SOURCE, _TIMED_FLAGS, "timed-events", "INTFP_TIMED_LIB",
+                     "the timed event loop", "use the numpy engine")
+
+
 def timed_library_path() -> Path:
-    """Where :func:`build_timed_library` puts the library: ``$INTFP_TIMED_LIB``, else inside the
-    Python environment (``sys.prefix``), named by a hash of the source and flags so that a
-    changed source is never run from a stale build."""
-    env = os.environ.get("INTFP_TIMED_LIB", "").strip()
-    if env:
-        return Path(env)
-    h = hashlib.sha256(_TIMED_SOURCE.read_bytes() + " ".join(_TIMED_FLAGS).encode()).hexdigest()
-    return Path(sys.prefix) / "lib" / "intfp" / f"timed-events-{h[:16]}.so"
+    """Where :func:`build_timed_library` puts the library (:meth:`intfp.models.clib.CSource.path`:
+    ``$INTFP_TIMED_LIB``, else in the venv, named by a hash of the source and flags)."""
+    return TIMED_LOOP.path()
 
 
 def build_timed_library(path: Path | None = None) -> Path:
-    """Compile analysis/timed_events.c with the system C compiler (``$CC``, else cc / gcc) into
-    :func:`timed_library_path`; an error with the compiler's log tail if that fails."""
-    path = Path(path) if path is not None else timed_library_path()
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        raise RuntimeError("no C compiler (cc / gcc / $CC) found to build the timed event loop; "
-                           "install one (Debian: apt-get install gcc) or use the numpy engine")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        r = subprocess.run([cc, *_TIMED_FLAGS, "-o", str(tmp), str(_TIMED_SOURCE)],
-                           capture_output=True, text=True, timeout=300)
-    except OSError as e:
-        raise RuntimeError(f"cannot run the C compiler {cc!r}: {e}") from e
-    if r.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"building {_TIMED_SOURCE.name} with {cc} failed (exit "
-                           f"{r.returncode}):\n" + (r.stderr or r.stdout)[-2000:])
-    os.replace(tmp, path)                          # atomic: readers never see a partial file
+    """Compile analysis/timed_events.c into :func:`timed_library_path` (an error with the
+    compiler's log tail if that fails) and drop the loaded copy."""
+    path = TIMED_LOOP.build(path)
     _timed_cdll.cache_clear()
     return path
 

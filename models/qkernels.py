@@ -53,12 +53,8 @@ Muller et al., *Handbook of Floating-Point Arithmetic* (2nd ed., 2018), section 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import itertools
 import os
-import shutil
-import subprocess
-import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +65,7 @@ import numpy as np
 import torch
 
 from . import scales
+from .clib import CSource
 from .formats import PER_TENSOR, BlockFormat, ElementFormat
 
 __all__ = ["applies", "quantize_values", "round_even_", "passes", "build_c_library",
@@ -290,39 +287,20 @@ BACKEND = os.environ.get("INTFP_QKERNEL", "auto")
 # code file: qkernel.c
 _C_SOURCE = Path(__file__).with_name("qkernel.c")   # its bytes are part of every cache key here
 _C_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC")
+C_LOOPS = CSource(_C_SOURCE, _C_FLAGS, "qkernel", "INTFP_QKERNEL_LIB", "the qkernel library",
+                  "use the torch kernels")
 
 
 def c_library_path() -> Path:
-    """Where :func:`build_c_library` puts the library: ``$INTFP_QKERNEL_LIB``, else inside the
-    Python environment (``sys.prefix``: the venv scripts/setup.sh makes), named by a hash of
-    the source and flags so that a changed source is never run from a stale build."""
-    env = os.environ.get("INTFP_QKERNEL_LIB", "").strip()
-    if env:
-        return Path(env)
-    h = hashlib.sha256(_C_SOURCE.read_bytes() + " ".join(_C_FLAGS).encode()).hexdigest()[:16]
-    return Path(sys.prefix) / "lib" / "intfp" / f"qkernel-{h}.so"
+    """Where :func:`build_c_library` puts the library (:meth:`intfp.models.clib.CSource.path`:
+    ``$INTFP_QKERNEL_LIB``, else in the venv, named by a hash of the source and flags)."""
+    return C_LOOPS.path()
 
 
 def build_c_library(path: Path | None = None) -> Path:
-    """Compile models/qkernel.c with the system C compiler (``$CC``, else cc / gcc) into
-    :func:`c_library_path`; an error with the compiler's log tail if that fails."""
-    path = Path(path) if path is not None else c_library_path()
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        raise RuntimeError("no C compiler (cc / gcc / $CC) found to build the qkernel library; "
-                           "install one (Debian: apt-get install gcc) or use the torch kernels")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        r = subprocess.run([cc, *_C_FLAGS, "-o", str(tmp), str(_C_SOURCE)], capture_output=True,
-                           text=True, timeout=300)
-    except OSError as e:                           # not executable, not found
-        raise RuntimeError(f"cannot run the C compiler {cc!r}: {e}") from e
-    if r.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"building {_C_SOURCE.name} with {cc} failed (exit {r.returncode}):\n"
-                           + (r.stderr or r.stdout)[-2000:])
-    os.replace(tmp, path)                          # atomic: readers never see a partial file
+    """Compile models/qkernel.c into :func:`c_library_path` (an error with the compiler's log
+    tail if that fails) and drop the loaded copy."""
+    path = C_LOOPS.build(path)
     c_library.cache_clear()
     return path
 
