@@ -240,21 +240,27 @@ def test_transitions_equal_icarus_long(fmt, kind, lanes, model):
     cross_check(fmt, kind, lanes, model, 400, seed=11)
 
 
+def _random_drive(nl, cycles: int, streams: int, seed: int) -> dict:
+    """Random data bits and random rst / valid / first on every input port but the clock."""
+    rng = np.random.default_rng(seed)
+    ins = {}
+    for p, bits in nl.inputs.items():
+        if p == "clk":
+            continue
+        if p in ("rst", "valid", "first"):
+            ins[p] = (rng.random((cycles, streams)) < (0.1 if p == "rst" else 0.7)).astype(np.int64)
+        else:
+            ins[p] = rng.random((cycles, streams, len(bits))) < 0.5
+    return ins
+
+
 @pytest.mark.parametrize("model", ["unit", "liberty"])
 def test_engines_agree_on_many_streams(model):
     """The per-stream event engine and the dense (bit-packed time grid) engine count the same
     transitions on every net with many streams (70: a padded second word) and several chunks,
     so streams cannot leak into each other; the Icarus cross-checks above are single-stream."""
     r, nl, top = _unit("mxfp8_e4m3", "block", 4)
-    rng = np.random.default_rng(7)
-    ins = {}
-    for p, bits in nl.inputs.items():
-        if p == "clk":
-            continue
-        if p in ("rst", "valid", "first"):
-            ins[p] = (rng.random((4, 70)) < (0.1 if p == "rst" else 0.7)).astype(np.int64)
-        else:
-            ins[p] = rng.random((4, 70, len(bits))) < 0.5
+    ins = _random_drive(nl, 4, 70, seed=7)
     ev = nl.simulate_timed(ins, delay_model=model, engine="events-numpy", chunk_words=2)
     de = nl.simulate_timed(ins, delay_model=model, engine="dense", chunk_words=4)
     assert ev["toggles"].sum() > 1.1 * ev["functional"].sum()         # glitches exercised
@@ -295,15 +301,7 @@ def test_c_and_numpy_event_engines_agree(model, c_loop):
     rst / valid / first (so streams cannot leak into each other or across chunks); the C loop is
     also cross-checked against Icarus by the tests above when it is built."""
     r, nl, top = _unit("mxfp8_e4m3", "block", 4)
-    rng = np.random.default_rng(19)
-    ins = {}
-    for p, bits in nl.inputs.items():
-        if p == "clk":
-            continue
-        if p in ("rst", "valid", "first"):
-            ins[p] = (rng.random((5, 130)) < (0.1 if p == "rst" else 0.7)).astype(np.int64)
-        else:
-            ins[p] = rng.random((5, 130, len(bits))) < 0.5
+    ins = _random_drive(nl, 5, 130, seed=19)
     c = nl.simulate_timed(ins, delay_model=model, engine="events-c", chunk_words=5)
     n = nl.simulate_timed(ins, delay_model=model, engine="events-numpy", chunk_words=3)
     assert c["toggles"].sum() > 1.1 * c["functional"].sum()           # glitches exercised
