@@ -23,7 +23,7 @@ from .formats import (ALIASES, ELEMENT_FORMATS, FORMAT_GRAMMAR, PRESETS, BlockFo
 from .hwmodel import LANE_ARCHS, DotSpec, dot_spec
 
 __all__ = ["UnitSpec", "Port", "resolve_unit", "UNIT_KINDS", "MIXED_UNITS", "NV_BLOCK",
-           "MAX_PIPELINE", "LANE_ARCHS", "pack_lanes", "unit_kinds_help"]
+           "MAX_PIPELINE", "LANE_ARCHS", "pack_lanes", "unit_kinds_help", "verilog_name"]
 
 UNIT_KINDS = ("block", "scalar", "mixed")
 
@@ -156,12 +156,18 @@ def _infer_kind(name: str) -> str:
     return "block"
 
 
+def verilog_name(name: str) -> str:
+    """``name`` as part of a Verilog identifier: every character but letters and digits becomes
+    ``_`` (a grammar format's ``mx:e2m2/b16/ue8m0`` -> ``mx_e2m2_b16_ue8m0``)."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
 def _top(kind: str, name: str, lanes: int, window, pipeline: int, default_window,
          lane_arch: str | None = None) -> str:
     """The unit's one module name (netlists, exported Verilog files): ``<fmt>_k<lanes>`` plus
     ``_w<n>`` for a non-default window, ``_<arch>`` for a non-default lane architecture and
     ``_p<levels>`` when pipelined; ``mac_<element>``; ``mixed_<a>_<b>_k<lanes>``."""
-    safe = "".join(ch if ch.isalnum() else "_" for ch in name)
+    safe = verilog_name(name)
     if kind == "scalar":
         return f"mac_{safe}"
     if kind == "mixed":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from intfp.models import hwmodel as hw
-from intfp.models.spec import resolve_unit
+from intfp.models.spec import resolve_unit, verilog_name
 from intfp.models.formats import element_format
 
 from . import vectors as vec
@@ -83,9 +83,7 @@ def check_block(fmt, lanes: int | None = None, n: int = 2000, seed: int = 0,
     from intfp.rtl.units import BlockDotUnit
 
     spec = hw.dot_spec(fmt, lanes, window, lane_arch)
-    # a Verilog identifier: a grammar format's name holds ':' and '/' (mx:e2m2/b16/ue8m0)
-    name = "".join(ch if ch.isalnum() else "_" for ch in spec.fmt.name)
-    top = f"block_{name}_k{spec.lanes}_w{spec.window or 0}_p{pipeline}_{spec.lane_arch}"
+    top = f"block_{verilog_name(spec.fmt.name)}_k{spec.lanes}_w{spec.window or 0}_p{pipeline}_{spec.lane_arch}"
     d, t_build = build(lambda: BlockDotUnit(spec, pipeline=pipeline), top, top, flat=flat,
                        simulator=simulator)
     stim = vec.block_stimulus(spec, n, seed, distributions)
