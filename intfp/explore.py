@@ -82,7 +82,7 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     from intfp.analysis.flow import sweep
     from intfp.analysis.yosys import resolve_liberty
     from intfp.cache import cache_dir, cache_enabled, result_key
-    from intfp.main_job import _git_commit, _versions, cached_frame, verify_sweep
+    from intfp.main_job import cached_frame, git_commit, tool_versions, verify_sweep
     from intfp.models.theory import gaussian_qsnr
     from intfp.models.workloads.runner import run_workload
 
@@ -159,7 +159,7 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     (out / "explore.json").write_text(json.dumps({
         "plan": asdict(plan), "formats": formats, "seed": seed, "library": str(lib),
         "stage_seconds": {k: round(v, 1) for k, v in seconds.items()},
-        "git_commit": _git_commit(), "versions": _versions()}, indent=1, default=str))
+        "git_commit": git_commit(), "versions": tool_versions()}, indent=1, default=str))
     log(f"wrote {out / 'explore.csv'} and explore.png ({seconds['total']:.0f} s)")
     return table
 

