@@ -81,10 +81,8 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     from intfp.analysis.explore import explore_table, plot_explore
     from intfp.analysis.flow import sweep
     from intfp.analysis.yosys import resolve_liberty
-    from intfp.cache import cache_dir, cache_enabled, result_key
-    from intfp.main_job import cached_frame, git_commit, tool_versions, verify_sweep
+    from intfp.main_job import cached_frame, git_commit, tool_versions, verify_sweep, workload_run
     from intfp.models.theory import gaussian_qsnr
-    from intfp.models.workloads.runner import run_workload
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,19 +93,8 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     lib = resolve_liberty(plan.library)
 
     log(f"[1/4] {plan.workload} in {len(formats)} formats, operands recorded")
-    code = "intfp.models.workloads.runner"
-    opts = dict(plan.workload_options)
-    key_parts = dict(workload=plan.workload, formats=formats, hadamard=False, seed=seed, options=opts)
-    folder = cache_dir() / "streams" if cache_enabled() else out / "streams"
-    record = folder / f"{result_key('streams', code, **key_parts)}.npz"
-    record.parent.mkdir(parents=True, exist_ok=True)
-
-    def compute():
-        return run_workload(plan.workload, formats=formats, seed=seed, record=record, **opts)
-
-    wl, _ = cached_frame("workload", code, compute, **key_parts)
-    if not record.exists():                          # cached rows, stream file gone
-        wl = compute()
+    wl, _, record = workload_run(plan.workload, formats, seed, dict(plan.workload_options),
+                                 record=True, out_dir=out)
     seconds["workload"] = time.perf_counter() - t0
 
     log(f"[2/4] QSNR theory and measurement on {plan.gauss_blocks} Gaussian blocks per format")

@@ -231,33 +231,45 @@ def _library() -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-def _workloads_stage(plan: Plan, seed: int, log, out_dir="out"):
-    """Accuracy of every workload per format (+/- Hadamard); records the stream workload."""
+def workload_run(name: str, formats, seed: int, opts: dict, *, hadamard: bool = False,
+                 record: bool = False, out_dir="out"):
+    """One workload in ``formats``, cached: ``(rows, was_cached, stream_path)``. ``record``:
+    its GEMM operand streams are written to a file keyed like the rows (in the cache, or in
+    ``out_dir/streams`` with caching off), recomputed when the rows are cached but the file is
+    gone; ``stream_path`` is None without ``record``."""
     from intfp.cache import cache_dir, cache_enabled, result_key
     from intfp.models.workloads.runner import run_workload
 
+    code = "intfp.models.workloads.runner"
+    key_parts = dict(workload=name, formats=list(formats), hadamard=hadamard, seed=seed,
+                     options=opts)
+    path = None
+    if record:
+        # with caching off the recording goes to the run's own folder, never the cache
+        folder = cache_dir() / "streams" if cache_enabled() else Path(out_dir) / "streams"
+        path = folder / f"{result_key('streams', code, **key_parts)}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def compute():
+        return run_workload(name, formats=formats, hadamard=hadamard, seed=seed, record=path, **opts)
+
+    df, hit = cached_frame("workload", code, compute, **key_parts)
+    if path is not None and not path.exists():         # cached rows, stream file gone
+        df, hit = compute(), False
+    return df, hit, path
+
+
+def _workloads_stage(plan: Plan, seed: int, log, out_dir="out"):
+    """Accuracy of every workload per format (+/- Hadamard); records the stream workload."""
     formats = sorted({_canon(f) for f in
                       (*plan.block_formats, *[u for m in plan.mixed_units for u in m.split("+")])})
-    code = "intfp.models.workloads.runner"
     frames, stream_path = [], None
     for name, opts in plan.workloads:
-        opts = dict(opts)
         for had in (False, True):
-            key_parts = dict(workload=name, formats=formats, hadamard=had, seed=seed, options=opts)
-            record = None
-            if name == plan.stream_workload and not had:
-                # with caching off the recording goes to the run's own folder, never the cache
-                folder = cache_dir() / "streams" if cache_enabled() else Path(out_dir) / "streams"
-                record = folder / f"{result_key('streams', code, **key_parts)}.npz"
-                record.parent.mkdir(parents=True, exist_ok=True)
-                stream_path = record
-
-            def compute(name=name, had=had, record=record, opts=opts):
-                return run_workload(name, formats=formats, hadamard=had, seed=seed, record=record, **opts)
-
-            df, hit = cached_frame("workload", code, compute, **key_parts)
-            if record is not None and not record.exists():         # cached rows, stream file gone
-                df = compute()
+            record = name == plan.stream_workload and not had
+            df, hit, path = workload_run(name, formats, seed, dict(opts), hadamard=had,
+                                         record=record, out_dir=out_dir)
+            stream_path = path if record else stream_path
             log(f"      {name}{' +RHT' if had else ''}: {'cached' if hit else 'computed'}")
             frames.append(df)
     table = pd.concat(frames, ignore_index=True)
