@@ -85,7 +85,8 @@ def build_timed_library(path: Path | None = None) -> Path:
 def _timed_cdll(path: str):
     lib = ctypes.CDLL(path)
     P, I64 = ctypes.c_void_p, ctypes.c_int64
-    lib.timed_events.argtypes = [I64, I64, P, P, P, I64, P, P, P, P, I64, P, P, P, I64, P, P]
+    lib.timed_events.argtypes = [I64, I64, P, P, P, I64, P, P, P, P, I64, P, P, P, P, P, I64, P,
+                                 P]
     lib.timed_events.restype = I64
     return lib
 
@@ -824,7 +825,33 @@ class Netlist:
                                              np.zeros((0, _TIMED_PMAX), np.int64)),
                 "tab": cat(tabs, np.uint64), "gid": cat(gids, np.int64),
                 "src": np.array(sorted(src), dtype=np.int64)}
+            if ok:
+                self._c_renumber(self._cplan)
+                # fan-out lists (CSR): the loop visits only gates with an input event
+                pm = self._cplan["pins"]
+                gate, pin = np.nonzero(pm >= 0)
+                net = pm[gate, pin]
+                order = np.lexsort((gate, net))
+                self._cplan["fo_gate"] = np.ascontiguousarray(gate[order], dtype=np.int64)
+                self._cplan["fo_ptr"] = np.ascontiguousarray(np.concatenate(
+                    [[0], np.cumsum(np.bincount(net, minlength=self.n_nets))]), dtype=np.int64)
         return self._cplan
+
+    def _c_renumber(self, c: dict) -> None:
+        """Renumber the nets of a C plan in evaluation order (sources, then each gate's output
+        in gate order, then the rest): a gate's inputs are then mostly the outputs of gates just
+        before it, so the loop's reads of net state stay in cache (2x faster on a 32-lane unit).
+        ``c["perm"]``: the original net id of each new id."""
+        order = np.concatenate([c["src"], c["out"], np.arange(self.n_nets, dtype=np.int64)])
+        _, first = np.unique(order, return_index=True)
+        perm = order[np.sort(first)]
+        new = np.empty(self.n_nets, dtype=np.int64)
+        new[perm] = np.arange(self.n_nets, dtype=np.int64)
+        pins = c["pins"]
+        c["pins"] = np.ascontiguousarray(np.where(pins >= 0, new[np.maximum(pins, 0)], -1))
+        c["out"] = np.ascontiguousarray(new[c["out"]])
+        c["src"] = np.ascontiguousarray(new[c["src"]])
+        c["perm"] = perm
 
     def _timed_chunk_c(self, clib, init, fin, mask, rise, fall, toggles) -> int:
         """The event engine's loop in C (analysis/timed_events.c): one stream at a time, same
@@ -833,8 +860,9 @@ class Netlist:
         ptr = lambda a: a.ctypes.data                               # noqa: E731
         W = init.shape[1]
         # word-major (W, n_nets): one stream's sweep over all nets reads contiguous memory
-        init = np.ascontiguousarray(init.T, dtype=np.uint64)
-        fin = np.ascontiguousarray(fin.T, dtype=np.uint64)
+        perm = c["perm"]
+        init = np.ascontiguousarray(init[perm].T, dtype=np.uint64)
+        fin = np.ascontiguousarray(fin[perm].T, dtype=np.uint64)
         mask = np.ascontiguousarray(mask, dtype=np.uint64)
         gr = np.ascontiguousarray(rise[c["gid"]], dtype=np.int64)
         gf = np.ascontiguousarray(fall[c["gid"]], dtype=np.int64)
@@ -842,7 +870,8 @@ class Netlist:
         err = np.zeros(1, dtype=np.int64)
         r = clib.timed_events(self.n_nets, len(c["out"]), ptr(c["out"]), ptr(c["np"]),
                               ptr(c["pins"]), _TIMED_PMAX, ptr(c["tab"]), ptr(gr), ptr(gf),
-                              ptr(c["src"]), len(c["src"]), ptr(init), ptr(fin), ptr(mask),
+                              ptr(c["src"]), len(c["src"]), ptr(c["fo_ptr"]),
+                              ptr(c["fo_gate"]), ptr(init), ptr(fin), ptr(mask),
                               W, ptr(tog), ptr(err))
         if r == -1:
             k = int(c["gid"][err[0]])
@@ -851,7 +880,7 @@ class Netlist:
         if r < 0:
             raise NetlistError(f"the C event loop failed (code {r}: "
                                f"{'out of memory' if r == -2 else 'a cell with too many pins'})")
-        toggles += tog
+        toggles[perm] += tog
         return int(r)
 
     def _event_plan(self) -> list:
