@@ -11,8 +11,8 @@ Model (per clock cycle; the Liberty power model, Liberty Reference Manual, "Powe
 * ``C_load`` = sum of the fan-out input-pin capacitances, plus (``wire_load``) the library's
   wire-load estimate by fan-out (:meth:`Netlist.wire_caps`), booked as ``wire_pj``; no
   placement, no clock tree, typical corner.
-* ``N_tog``: with ``delay_model="zero"`` (default) the settled value changes once per cycle at
-  most (no glitches); with ``"unit"`` / ``"liberty"`` every transition of a delay-annotated,
+* ``N_tog``: with ``delay_model="zero"`` the settled value changes once per cycle at most (no
+  glitches); with ``"unit"`` / ``"liberty"`` (the default) every transition of a delay-annotated,
   inertial-delay simulation (:meth:`Netlist.simulate_timed`), split into ``functional_pj``
   (the zero-delay toggles) and ``glitch_pj`` (the rest), each at the same per-toggle energy.
 * ``E_int`` is the mean of the rise and fall internal-energy tables of the output pin, averaged
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .liberty import parse_function
-from .netlist import DEFAULT_TIME_STEP_NS, Netlist, check_delay_model
+from .netlist import DEFAULT_DELAY_MODEL, DEFAULT_TIME_STEP_NS, Netlist, check_delay_model
 
 __all__ = ["EnergyCoefficients", "coefficients", "estimate_energy", "sub_block_of"]
 
@@ -141,7 +141,8 @@ def parse_clock_pin(cell) -> str:
 
 def estimate_energy(nl: Netlist, inputs: dict[str, np.ndarray], *, ops_per_cycle: float = 1.0,
                     clock_ns: float | None = None, warmup: int = 1,
-                    coeffs: EnergyCoefficients | None = None, delay_model: str = "zero",
+                    coeffs: EnergyCoefficients | None = None,
+                    delay_model: str = DEFAULT_DELAY_MODEL,
                     wire_load: bool | str | None = None,
                     time_step_ns: float = DEFAULT_TIME_STEP_NS,
                     chunk_words: int | None = None) -> dict:

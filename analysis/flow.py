@@ -24,6 +24,7 @@ from intfp.models.spec import LANE_ARCHS, UnitSpec, resolve_unit
 
 from .design import BUILTIN_DESIGNS, Design, design_for
 from .liberty import read_liberty
+from .netlist import DEFAULT_DELAY_MODEL, DEFAULT_TIME_STEP_NS
 from .operands import STREAM_KINDS, load_stream, unit_inputs
 from .yosys import resolve_liberty, synthesize, yosys_version
 
@@ -49,7 +50,8 @@ def _stream_id(stream) -> str | None:
 
 def unit_cost_key(design: Design, library_sha256: str, *, stream, cycles: int, streams: int,
                   seed: int, clock_ns: float | None, booth: bool, analytic: bool,
-                  delay_model: str = "zero", wire_load=None, time_step_ns: float = 0.001) -> str:
+                  delay_model: str = DEFAULT_DELAY_MODEL, wire_load=None,
+                  time_step_ns: float = DEFAULT_TIME_STEP_NS) -> str:
     """Cache key of :func:`unit_cost`: the elaborated design (RTLIL text and top name), the
     library file's hash, the Yosys version, the stream (name or file hash) and the simulation
     settings, and (through :func:`intfp.cache.result_key`) the source of every module this one can
@@ -69,8 +71,8 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
               liberty: str | os.PathLike | None = None, stream: str | None = "gaussian",
               cycles: int = 33, streams: int = 512, seed: int = 0, clock_ns: float | None = None,
               booth: bool = False, use_cache: bool = True, analytic: bool = True,
-              delay_model: str = "zero", wire_load: bool | str | None = "auto",
-              time_step_ns: float = 0.001, **params) -> list[dict]:
+              delay_model: str = DEFAULT_DELAY_MODEL, wire_load: bool | str | None = "auto",
+              time_step_ns: float = DEFAULT_TIME_STEP_NS, **params) -> list[dict]:
     """Synthesize one unit and return its report rows (``sub_block`` = ``total`` first).
 
     ``stream=None`` skips the energy simulation (area / delay only); a list of streams gives one
@@ -88,10 +90,11 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     simulator counts transitions (:func:`intfp.analysis.energy.estimate_energy`): zero-delay
     counts functional transitions only; the timed models add glitches; ``wire_load`` adds the
     library's wire-load capacitance per net (``wire_pj``; also in the critical path). Defaults:
-    ``"auto"`` (the library's default wire-load model where it has one, none otherwise; it
-    costs no run time) and ``zero`` delay: timed ``liberty`` simulation is ~90x slower per
-    unit than zero-delay (``benchmarks/timed_energy.py``, ``benchmarks/timed_ratios.py``), too
-    slow for the main job's hardware stage; ask for it per run.
+    ``"auto"`` (the library's default wire-load model where it has one, none otherwise) and
+    ``liberty`` delays (:data:`~intfp.analysis.netlist.DEFAULT_DELAY_MODEL`; glitches counted
+    as time-based sign-off power analysis counts them; ~10-20x the run time of ``zero``, whose
+    results differ: ``benchmarks/timed_ratios.py``). A library without timing tables for a
+    used cell is an error under ``liberty``, never a silent zero-delay result.
     """
     from .netlist import check_delay_model
     check_delay_model(delay_model)
@@ -173,12 +176,18 @@ def _stream_rows(design: Design, lib, res, nl, sta: dict, an: dict | None, strea
                      clock_pj=energy["clock_pj"], leakage_pj=energy["leakage_pj"],
                      **{k: energy[k] for k in ("functional_pj", "glitch_pj", "wire_pj",
                                                "glitch_share") if k in energy})
+    if energy:
+        # Glitch energy per MAC, independent of the clock: energy_per_mac_pj minus it is the
+        # zero-delay result of the same run (functional transitions are the zero-delay ones).
+        total["glitch_per_mac_pj"] = energy["glitch_pj"] / mpc
     if energy and "modes" in energy:
         for tag, e in zip(("8bit", "4bit"), energy["modes"]):
             total[f"energy_per_mac_{tag}_pj"] = e["energy_pj"] / e["macs"]
             total[f"dynamic_per_mac_{tag}_pj"] = e["dynamic_pj"] / e["macs"]
         total["dynamic_per_mac_pj"] = float(np.mean([e["dynamic_pj"] / e["macs"]
                                                      for e in energy["modes"]]))
+        total["glitch_per_mac_pj"] = float(np.mean([e["glitch_pj"] / e["macs"]
+                                                    for e in energy["modes"]]))
     rows = [total]
     for name, d in res.sub_blocks.items():
         row = dict(base, sub_block=name, area_um2=d["area_um2"], cells=d["cells"],
@@ -219,8 +228,8 @@ def _merge_modes(runs: list[tuple[dict, int]]) -> dict:
     for name in e0["sub_blocks"]:
         out["sub_blocks"][name] = {k: float(np.mean([e["sub_blocks"][name][k] for e, _ in runs]))
                                    for k in e0["sub_blocks"][name]}
-    out["modes"] = [dict(energy_pj=e["energy_pj"], dynamic_pj=e["dynamic_pj"], macs=m)
-                    for e, m in runs]
+    out["modes"] = [dict(energy_pj=e["energy_pj"], dynamic_pj=e["dynamic_pj"],
+                         glitch_pj=e["glitch_pj"], macs=m) for e, m in runs]
     return out
 
 

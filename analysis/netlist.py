@@ -35,7 +35,7 @@ from intfp.models.clib import CSource
 from .liberty import Cell, Library, Table, parse_function
 
 __all__ = ["Netlist", "NetlistError", "pack_bits", "unpack_bits", "DELAY_MODELS",
-           "DEFAULT_TIME_STEP_NS", "check_delay_model", "build_timed_library",
+           "DEFAULT_DELAY_MODEL", "DEFAULT_TIME_STEP_NS", "check_delay_model", "build_timed_library",
            "timed_library_path", "timed_c_library"]
 
 
@@ -46,6 +46,10 @@ class NetlistError(ValueError):
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: Delay models of :meth:`Netlist.simulate_timed`.
 DELAY_MODELS = ("zero", "unit", "liberty")
+#: The delay model energy is counted with unless a caller asks for another (the flows, the CLI,
+#: the main job): per-arc Liberty delays, every transition counted, as time-based sign-off
+#: power analysis counts them. Cross-checked per net against Icarus (tests/test_timed_energy.py).
+DEFAULT_DELAY_MODEL = "liberty"
 #: Default quantum of the ``liberty`` delay model [ns] (see :meth:`Netlist.gate_delays`).
 DEFAULT_TIME_STEP_NS = 0.001
 

@@ -10,10 +10,33 @@ import pandas as pd
 from .analytic import PUBLISHED_TABLE5
 from intfp.cache import atomic_write_text
 
-__all__ = ["table5", "write_reports", "plot_normalized", "plot_stacked", "markdown_table", "REFERENCE"]
+__all__ = ["table5", "timing_summary", "write_reports", "plot_normalized", "plot_stacked",
+           "markdown_table", "REFERENCE"]
 
 #: Table 5 normalizes single formats to MXFP8 and mixed units to MXFP8+NVFP4.
 REFERENCE = {"block": "mxfp8_e4m3", "mixed": "mxfp8+nvfp4"}
+
+
+def timing_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """What timing did to each unit (timed sweep rows, ``glitch_per_mac_pj`` set): energy per
+    MAC as counted (``energy_per_mac_pj``, glitches included) and zero-delay (the same run
+    without its glitch energy: functional transitions are the zero-delay ones), their ratio
+    ``timed_over_zero_delay``, and ``glitch_share`` (of the transition energy, clock pins
+    left out, :func:`intfp.analysis.energy.estimate_energy`). One row per
+    unit, lane architecture, library and stream; empty for zero-delay rows."""
+    cols = ["format", "kind", "lane_arch", "library", "stream", "delay_model"]
+    tot = df[df["sub_block"] == "total"]
+    if "glitch_per_mac_pj" not in tot:
+        return pd.DataFrame(columns=cols + ["energy_per_mac_pj", "zero_delay_energy_per_mac_pj",
+                                           "timed_over_zero_delay", "glitch_share"])
+    tot = tot[tot["glitch_per_mac_pj"].notna() & (tot["delay_model"] != "zero")]
+    out = tot[[c for c in cols if c in tot]].copy()
+    e, g = tot["energy_per_mac_pj"], tot["glitch_per_mac_pj"]
+    out["energy_per_mac_pj"] = e
+    out["zero_delay_energy_per_mac_pj"] = e - g
+    out["timed_over_zero_delay"] = e / (e - g)
+    out["glitch_share"] = tot["glitch_share"]        # glitch / (functional + glitch), no clock
+    return out.reset_index(drop=True)
 
 
 def table5(df: pd.DataFrame) -> pd.DataFrame:

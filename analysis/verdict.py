@@ -9,6 +9,11 @@ clock and one block per cycle); ``area_x`` is INT area per lane over FP area per
 included. A unit that misses the clock cannot be picked: if no architecture of a side meets
 it, the row says so (``met = False``) instead of comparing.
 
+Energy is what the sweep's delay model counted (the default, ``liberty``, includes glitches).
+``zero_delay_energy_x`` is the same verdict on functional transitions only (each side's
+``energy_per_mac_pj - glitch_per_mac_pj``, its best architecture picked again by that
+measure): what a zero-delay simulation or a gate count would say, from the same run.
+
 The study's ratios (arXiv 2510.25602, Table 5, analytic gate counts, normalized to MXFP8 or
 MXFP8+NVFP4) are beside each pair where the study gives both sides: NVINT4 / NVFP4 is the
 ratio of its two published entries; MXINT6 / MXFP6 and MXINT4 / MXFP4 are not in it.
@@ -36,7 +41,7 @@ PAIRS = (("mxint8", "mxfp8_e4m3"), ("mxint6", "mxfp6_e2m3"), ("mxint4", "mxfp4_e
 VERDICT_COLUMNS = ("pair", "library", "stream", "int_arch", "fp_arch", "area_x", "energy_x",
                    "clock_ns", "study_area_x", "study_energy_x", "int_energy_per_mac_pj",
                    "fp_energy_per_mac_pj", "int_area_per_lane_um2", "fp_area_per_lane_um2",
-                   "stages", "met")
+                   "stages", "met", "zero_delay_energy_x", "zero_delay_int_arch")
 
 
 def study_ratio(int_unit: str, fp_unit: str, what: str) -> float:
@@ -51,12 +56,12 @@ def verdict_units() -> list[str]:
     return [u for pair in PAIRS for u in pair]
 
 
-def _best(rows: pd.DataFrame) -> pd.Series | None:
-    """The row with the lowest energy per MAC among those meeting the clock."""
+def _best(rows: pd.DataFrame, col: str = "energy_per_mac_pj") -> pd.Series | None:
+    """The row with the lowest ``col`` (energy per MAC) among those meeting the clock."""
     ok = rows[rows["meets_clock"].astype(bool)]
-    if ok.empty:
+    if ok.empty or ok[col].isna().all():
         return None
-    return ok.loc[ok["energy_per_mac_pj"].idxmin()]
+    return ok.loc[ok[col].idxmin()]
 
 
 def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
@@ -67,6 +72,9 @@ def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
     if "lane_arch" not in tot:
         tot["lane_arch"] = "default"
     tot["area_per_lane"] = tot["area_um2"] / tot["lanes"]
+    timed = "glitch_per_mac_pj" in tot and tot["glitch_per_mac_pj"].notna().any()
+    if timed:
+        tot["zero_delay_per_mac"] = tot["energy_per_mac_pj"] - tot["glitch_per_mac_pj"]
     out = []
     for iu, fu in pairs:
         for (lib, stream), g in tot[tot["format"].isin((iu, fu))].groupby(["library", "stream"]):
@@ -84,6 +92,12 @@ def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
                            int_area_per_lane_um2=bi["area_per_lane"],
                            fp_area_per_lane_um2=bf["area_per_lane"],
                            stages=int(bi["stages"]))
+                zi = _best(g[g["format"] == iu], "zero_delay_per_mac") if timed else None
+                zf = _best(g[g["format"] == fu], "zero_delay_per_mac") if timed else None
+                if zi is not None and zf is not None:
+                    row.update(zero_delay_energy_x=(zi["zero_delay_per_mac"]
+                                                    / zf["zero_delay_per_mac"]),
+                               zero_delay_int_arch=zi["lane_arch"])
             out.append(row)
     df = pd.DataFrame(out)
     return df.reindex(columns=list(VERDICT_COLUMNS))
@@ -133,13 +147,18 @@ def verdict_summary(v: pd.DataFrame | str) -> str:
         sorted(set(v["lib"]) - set(LIBRARY_SHORT.values()))
     pairs = [p for p in (f"{i} / {f}" for i, f in PAIRS) if p in set(v["pair"])]
     out = []
+    streams = list(dict.fromkeys(v["stream"]))
+    zero = [] if "zero_delay_energy_x" not in v or v["zero_delay_energy_x"].isna().all() else \
+        [(f"energy per MAC, INT / FP, zero-delay (functional transitions only), stream {s}",
+          "zero_delay_energy_x", s) for s in streams]
     for title, col, stream in [*((f"energy per MAC, INT / FP, stream {s}", "energy_x", s)
-                                 for s in dict.fromkeys(v["stream"])),
+                                 for s in streams), *zero,
                                ("area per lane, INT / FP", "area_x", None)]:
         d = v if stream is None else v[v["stream"] == stream]
         t = d.pivot_table(index="pair", columns="lib", values=col, aggfunc="first")
         t = t.reindex(index=pairs, columns=libs)
-        study = d.drop_duplicates("pair").set_index("pair")["study_" + col]
+        study = d.drop_duplicates("pair").set_index("pair")[
+            "study_area_x" if col == "area_x" else "study_energy_x"]
         lines = [f"{title}:", "", "| pair | " + " | ".join(libs) + " | study |",
                  "|---|" + "---:|" * (len(libs) + 1)]
         for p in pairs:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from intfp.analysis.netlist import DEFAULT_DELAY_MODEL, DELAY_MODELS
 from intfp.analysis.operands import STREAM_KINDS
 
 _LIB_HELP = ("Liberty file (.lib / .lib.gz) or alias (generic45 = the bundled default, nangate45, "
@@ -368,14 +369,21 @@ def check_out_dir(out_dir) -> None:
         raise click.BadParameter(f"{str(out_dir)!r} is not writable", param_hint="--out")
 
 
+def delay_model_option(f):
+    """``--delay-model``, the same on every command that estimates energy."""
+    return click.option(
+        "--delay-model", type=click.Choice(DELAY_MODELS), default=DEFAULT_DELAY_MODEL,
+        show_default=True,
+        help="Netlist simulation for energy: liberty: per-arc library delays, every transition "
+             "counted (glitches in glitch_pj), as time-based sign-off power analysis counts "
+             "them; unit: one time step per cell; zero: settled values only (no glitches, "
+             "faster, lower energy)")(f)
+
+
 def _output_options(f):
     """The options ``intfp synth`` and ``intfp energy`` share: timing model, caching, output."""
     options = [
-        click.option("--delay-model", type=click.Choice(["zero", "unit", "liberty"]), default="zero",
-                     show_default=True,
-                     help="Netlist simulation for energy: zero-delay (functional transitions), or timed "
-                          "with unit / liberty cell delays (glitches counted in glitch_pj; liberty is "
-                          "~90x slower than zero)"),
+        delay_model_option,
         click.option("--wire-load/--no-wire-load", default=True, show_default=True,
                      help="Add the library's wire-load capacitance per net (wire_pj, and in the "
                           "critical path) where the library defines a wire-load model"),

@@ -5,6 +5,8 @@ import json
 
 import click
 
+from intfp.cli_synth import delay_model_option
+
 
 @click.command()
 @click.argument("names", nargs=-1)
@@ -80,7 +82,8 @@ def qsnr(fmt_list, blocks, seed, out_dir, as_json):
               help="Dask scheduler address (tcp://HOST:PORT) for the sweeps; default: a LocalCluster.")
 @click.option("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores).")
 @click.option("--seed", default=0, show_default=True)
-def run(out_dir, quick, stages, scheduler, workers, seed):
+@delay_model_option
+def run(out_dir, quick, stages, scheduler, workers, seed, delay_model):
     """The main job on its embedded defaults: verify, synthesize and cost every MAC variant,
     run the workloads and the QSNR study, and write OUT/report.html with CSVs and figures."""
     from intfp.main_job import DEFAULT_PLAN, QUICK_PLAN, run_main_job
@@ -99,8 +102,10 @@ def run(out_dir, quick, stages, scheduler, workers, seed):
         check_scheduler_args(scheduler, workers)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--workers/--scheduler") from None
+    from dataclasses import replace
+    plan = replace(QUICK_PLAN if quick else DEFAULT_PLAN, delay_model=delay_model)
     try:
-        run_main_job(out_dir=out_dir, plan=QUICK_PLAN if quick else DEFAULT_PLAN, seed=seed,
+        run_main_job(out_dir=out_dir, plan=plan, seed=seed,
                      scheduler=scheduler, n_workers=workers, stages=chosen)
     except (RuntimeError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from e
@@ -135,7 +140,8 @@ ALL_LIBRARIES = ("generic45", "nangate45", "sky130hd", "sg13g2", "asap7", "gf180
                    "twos, booth, signmag_tree, standard; signmag in-lane is dominated, see "
                    "docs/lane-architectures.md)")
 @click.option("--seed", default=0, show_default=True)
-def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
+@delay_model_option
+def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed, delay_model):
     """INT vs FP at each side's best lane architecture and one matched clock, per library and
     operand stream, beside the study's Table 5 (writes OUT/verdict.csv and verdict.png)."""
     from intfp.cli_synth import check_out_dir
@@ -152,9 +158,9 @@ def verdict(libraries, out_dir, quick, scheduler, workers, lane_arch, seed):
     except (ValueError, FileNotFoundError) as e:
         raise click.BadParameter(str(e)) from None
     check_out_dir(out_dir)
-    plan = QUICK_PLAN if quick else DEFAULT_PLAN
+    from dataclasses import replace
+    plan = replace(QUICK_PLAN if quick else DEFAULT_PLAN, delay_model=delay_model)
     if lane_arch:
-        from dataclasses import replace
         plan = replace(plan, lane_archs=tuple(a.strip() for a in lane_arch.split(",") if a.strip()))
     try:
         v = run_verdict(out_dir, libraries=libs, plan=plan,

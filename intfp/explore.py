@@ -28,6 +28,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from intfp.analysis.netlist import DEFAULT_DELAY_MODEL
+from intfp.cli_synth import delay_model_option
+
 __all__ = ["ExplorePlan", "DEFAULT_EXPLORE", "QUICK_EXPLORE", "run_explore", "explore"]
 
 
@@ -51,6 +54,7 @@ class ExplorePlan:
     units_per_build: int = 6
     energy_cycles: int = 33
     energy_streams: int = 512
+    delay_model: str = DEFAULT_DELAY_MODEL      # as the main job's (intfp.main_job.Plan)
     gauss_blocks: int = 4096
 
     def format_names(self) -> list[str]:
@@ -132,7 +136,7 @@ def run_explore(out_dir="out", *, plan: ExplorePlan = DEFAULT_EXPLORE, seed: int
     t = time.perf_counter()
     hw = sweep(formats, kinds="block", lane_archs=plan.lane_archs, libraries=(plan.library,),
                stream=[str(record)], clock_ns="auto", cycles=plan.energy_cycles,
-               streams=plan.energy_streams, seed=seed, jobs=n_workers,
+               streams=plan.energy_streams, delay_model=plan.delay_model, seed=seed, jobs=n_workers,
                scheduler=None if scheduler == "sync" else scheduler)
     hw.to_csv(out / "explore_hardware.csv", index=False)
     seconds["hardware"] = time.perf_counter() - t
@@ -188,8 +192,9 @@ def _split(text: str | None) -> tuple:
 @click.option("--scheduler", default=None, help="Dask scheduler address (tcp://HOST:PORT).")
 @click.option("--workers", type=int, default=None, help="LocalCluster worker processes.")
 @click.option("--seed", default=0, show_default=True)
+@delay_model_option
 def explore(formats, bits, blocks, scales, kinds, workload, lane_arch, library, out_dir, quick,
-            scheduler, workers, seed):
+            scheduler, workers, seed, delay_model):
     """Design-space explorer: QSNR against area and energy per MAC for any formats, at one
     matched clock, every unit verified; writes OUT/explore.csv and OUT/explore.png."""
     from intfp.analysis.yosys import resolve_liberty
@@ -215,6 +220,7 @@ def explore(formats, bits, blocks, scales, kinds, workload, lane_arch, library, 
         plan = replace(plan, workload=workload, workload_options=())   # options are per workload
     plan = replace(plan, formats=_split(formats) or plan.formats,
                    lane_archs=_split(lane_arch) or plan.lane_archs, library=library,
+                   delay_model=delay_model,
                    **({} if quick and not formats else
                       dict(bits=bit_range, blocks=block_list, scales=_split(scales),
                            kinds=_split(kinds))))

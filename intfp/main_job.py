@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from intfp.analysis.netlist import DEFAULT_DELAY_MODEL
+
 __all__ = ["run_main_job", "run_verdict", "cached_frame", "Plan", "DEFAULT_PLAN", "QUICK_PLAN"]
 
 from dataclasses import dataclass
@@ -56,6 +58,9 @@ class Plan:
     verify_groups: int = 4
     energy_cycles: int = 33
     energy_streams: int = 512
+    #: How the mapped netlists count transitions (intfp.analysis.netlist.DELAY_MODELS): liberty
+    #: cell delays by default, glitches included; "zero" for functional transitions only.
+    delay_model: str = DEFAULT_DELAY_MODEL
     qsnr_blocks: int = 4096
 
 
@@ -184,12 +189,14 @@ def run_main_job(out_dir="out", *, plan: Plan = DEFAULT_PLAN, seed: int = 0, sch
     if "hardware" in stages:
         log(f"[{next(step)}/{n_stages}] hardware: synthesis, area, delay, energy per operation")
         hw_all, primary = _hardware_stage(plan, seed, stream_path, scheduler, n_workers)
-        from intfp.analysis.reports import table5, write_reports
+        from intfp.analysis.reports import table5, timing_summary, write_reports
         from intfp.analysis.verdict import plot_verdict, verdict_table
 
         res["verdict"] = verdict_table(hw_all)
         plot_verdict(res["verdict"], out / "verdict.png")
         res["hardware_all"] = hw_all
+        if plan.delay_model != "zero":
+            res["timing"] = timing_summary(hw_all)
         # The detailed views: default lane architectures on the primary (workload) stream.
         hw = hw_all[hw_all["lane_arch"].isin(("twos", "standard")) | hw_all["lane_arch"].isna()]
         hw = hw[hw["stream"] == hw["format"].map(primary)].reset_index(drop=True)
@@ -341,7 +348,8 @@ def _hardware_stage(plan: Plan, seed: int, stream_path, scheduler, n_workers,
     if not recorded:
         streams = ["gaussian", *streams]
     common = dict(jobs=n_workers, scheduler=scheduler, seed=seed, cycles=plan.energy_cycles,
-                  streams=plan.energy_streams, libraries=tuple(libraries))
+                  streams=plan.energy_streams, libraries=tuple(libraries),
+                  delay_model=plan.delay_model)
     frames = []
     if plan.block_formats:
         frames.append(sweep(list(plan.block_formats), kinds="block", lanes=(plan.lanes,),

@@ -37,7 +37,15 @@ SECTIONS: list[Section] = [
             "architecture with the lowest energy per MAC among those synthesized (int_arch, "
             "fp_arch), every unit running at one clock per library (clock_ns: the slowest unit's "
             "critical path) and one block per cycle; study_* are the study's analytic Table 5 "
-            "ratios. Bars below the dashed line: INT is cheaper; black ticks: the study."),
+            "ratios. Energy counts every transition of a liberty-delay simulation (glitches "
+            "included) unless run.json's plan says delay_model zero; zero_delay_energy_x is the "
+            "same verdict on functional transitions only (each side re-picked without its glitch "
+            "energy), what a zero-delay count would say. Bars below the dashed line: INT is "
+            "cheaper; black ticks: the study."),
+    Section("Timing: energy per MAC with glitches and without", "timing.csv", (),
+            "Per unit, lane architecture and stream: energy per MAC as counted (liberty cell "
+            "delays, every transition), the zero-delay energy of the same run (functional "
+            "transitions only), their ratio, and the glitch share of the transition energy."),
     Section("Hardware cost: synthesized Table 5", "table5.csv", ("hardware_normalized.png",),
             "Area per lane and dynamic energy per MAC of each unit, normalized to MXFP8 (mixed units: "
             "to MXFP8+NVFP4) at matched throughput, beside this project's implementation of the "

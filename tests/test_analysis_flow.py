@@ -306,7 +306,7 @@ def test_timed_energy_columns_through_unit_cost(tmp_path, monkeypatch):
     from intfp.analysis.flow import unit_cost
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
     kw = dict(lanes=2, cycles=5, streams=16)
-    zero = unit_cost("mxint4", **kw)[0]
+    zero = unit_cost("mxint4", delay_model="zero", **kw)[0]
     unit = unit_cost("mxint4", delay_model="unit", **kw)[0]
     assert zero["delay_model"] == "zero" and unit["delay_model"] == "unit"
     assert zero["glitch_pj"] == 0 and unit["glitch_pj"] > 0
@@ -315,17 +315,30 @@ def test_timed_energy_columns_through_unit_cost(tmp_path, monkeypatch):
         unit_cost("mxint4", delay_model="fast", **kw)
 
 
-def test_defaults_zero_delay_with_the_library_wire_load(tmp_path, monkeypatch):
-    """Defaults: zero-delay simulation (timed liberty is ~90x slower, too slow for the main
-    job) with the library's wire-load model where it has one (the bundled library has one:
-    wire energy > 0 and a longer critical path than without it)."""
+def test_defaults_liberty_delays_with_the_library_wire_load(tmp_path, monkeypatch):
+    """Defaults: liberty cell delays (glitches counted) with the library's wire-load model
+    where it has one (the bundled library has one: wire energy > 0 and a longer critical path
+    than without it). The zero-delay result of the same unit is the timed one without its
+    glitch energy, at every level the rows report."""
     from intfp.analysis.flow import unit_cost
     monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path))
     kw = dict(lanes=2, cycles=5, streams=16)
-    d = unit_cost("mxint4", **kw)[0]
+    rows = unit_cost("mxint4", **kw)
+    d = rows[0]
     off = unit_cost("mxint4", wire_load=None, **kw)[0]
-    assert d["delay_model"] == "zero" and d["glitch_pj"] == 0
+    zero = unit_cost("mxint4", delay_model="zero", **kw)
+    assert d["delay_model"] == "liberty" and d["glitch_pj"] > 0
+    assert d["glitch_per_mac_pj"] == pytest.approx(d["glitch_pj"] / 2)      # 2 MACs a cycle
+    assert zero[0]["glitch_pj"] == 0 and zero[0]["glitch_per_mac_pj"] == 0
+    assert zero[0]["energy_per_mac_pj"] == pytest.approx(
+        d["energy_per_mac_pj"] - d["glitch_per_mac_pj"], rel=1e-12)
+    by = {r["sub_block"]: r for r in zero}
+    for r in rows[1:]:
+        assert by[r["sub_block"]]["functional_pj"] == pytest.approx(r["functional_pj"], rel=1e-12)
+        assert by[r["sub_block"]]["dynamic_pj"] == pytest.approx(
+            r["dynamic_pj"] - r["glitch_pj"], rel=1e-12, abs=1e-15)
     assert d["wire_pj"] > 0 and off["wire_pj"] == 0
     assert d["delay_ns"] > off["delay_ns"]
-    # same transitions, each now also charging its wire (and a larger internal-energy load)
-    assert d["functional_pj"] > off["functional_pj"] + 0.9 * d["wire_pj"]
+    # same functional transitions, each now also charging its wire (and a larger internal-energy
+    # load); the zero-delay run's wire_pj is the wire energy of those transitions alone
+    assert d["functional_pj"] > off["functional_pj"] + 0.9 * zero[0]["wire_pj"]

@@ -4,7 +4,8 @@ import math
 import pandas as pd
 import pytest
 
-from intfp.analysis.verdict import PAIRS, VERDICT_COLUMNS, study_ratio, verdict_table
+from intfp.analysis.verdict import (PAIRS, VERDICT_COLUMNS, study_ratio, verdict_summary,
+                                   verdict_table)
 
 
 def _row(fmt, arch, e_mac, area, lanes=32, meets=True, stream="gaussian", lib="L", clock=10.0):
@@ -49,3 +50,44 @@ def test_study_ratios():
     assert study_ratio("mxint8+nvint4", "mxfp8+nvfp4", "area") == pytest.approx(0.66)
     assert math.isnan(study_ratio("mxint6", "mxfp6_e2m3", "area"))
     assert len(PAIRS) == 5
+
+
+def test_zero_delay_ratio_repicks_each_side_without_its_glitch_energy():
+    # Timed: booth 0.70 beats twos 0.80. Without glitches: twos 0.80 - 0.40 = 0.40 beats
+    # booth 0.70 - 0.20 = 0.50; FP 0.60 - 0.25 = 0.35. So zero-delay INT / FP = 0.40 / 0.35.
+    rows = [dict(_row("mxint8", "twos", 0.80, 3200.0), glitch_per_mac_pj=0.40),
+            dict(_row("mxint8", "booth", 0.70, 2900.0), glitch_per_mac_pj=0.20),
+            dict(_row("mxfp8_e4m3", "standard", 0.60, 3000.0), glitch_per_mac_pj=0.25)]
+    v = verdict_table(pd.DataFrame(rows), pairs=[("mxint8", "mxfp8_e4m3")]).iloc[0]
+    assert v["int_arch"] == "booth" and v["energy_x"] == pytest.approx(0.70 / 0.60)
+    assert v["zero_delay_int_arch"] == "twos"
+    assert v["zero_delay_energy_x"] == pytest.approx(0.40 / 0.35)
+    text = verdict_summary(verdict_table(pd.DataFrame(rows), pairs=[("mxint8", "mxfp8_e4m3")]))
+    assert "zero-delay (functional transitions only), stream gaussian" in text
+    assert "| mxint8 / mxfp8_e4m3 | 1.14 | 0.63 |" in text        # 0.40 / 0.35 = 1.143
+
+
+def test_zero_delay_runs_have_no_zero_delay_ratio():
+    v = verdict_table(pd.DataFrame([_row("mxint8", "twos", 0.8, 3200.0),
+                                    _row("mxfp8_e4m3", "standard", 0.6, 3000.0)]),
+                      pairs=[("mxint8", "mxfp8_e4m3")])
+    assert v["zero_delay_energy_x"].isna().all()
+    assert "zero-delay" not in verdict_summary(v)
+
+
+def test_timing_summary_by_hand():
+    from intfp.analysis.reports import timing_summary
+    rows = [dict(_row("mxint8", "twos", 0.80, 3200.0), kind="block", delay_model="liberty",
+                 glitch_per_mac_pj=0.30, glitch_share=0.4),
+            dict(_row("mxint8", "twos", 0.50, 3200.0), kind="block", delay_model="zero",
+                 glitch_per_mac_pj=0.0, glitch_share=0.0),
+            dict(_row("mxint8", "twos", 0.1, 3200.0), kind="block", delay_model="liberty",
+                 glitch_per_mac_pj=0.05, glitch_share=0.5, sub_block="multiplier_0")]
+    t = timing_summary(pd.DataFrame(rows))
+    assert len(t) == 1                                   # totals of timed runs only
+    r = t.iloc[0]
+    assert r["energy_per_mac_pj"] == 0.80
+    assert r["zero_delay_energy_per_mac_pj"] == pytest.approx(0.50)
+    assert r["timed_over_zero_delay"] == pytest.approx(1.6)
+    assert r["glitch_share"] == 0.4 and r["lane_arch"] == "twos"
+    assert timing_summary(pd.DataFrame(rows[1:2])).empty
