@@ -121,7 +121,7 @@ def _verify_lane(nl, kind: str, bits: int, arch: str, output: str, fp: str | Non
     return bool((out["mag"] == np.abs(exp)).all())
 
 
-def lane_rows(libs, widths, cycles, streams, seed):
+def lane_rows(libs, widths, cycles, streams, seed, delay_model="zero"):
     rows = []
     for lib_name in libs:
         lib_path = resolve_liberty(lib_name)
@@ -167,7 +167,7 @@ def lane_rows(libs, widths, cycles, streams, seed):
                         f = hw.lane_fields
                         ins = {p: f(ELEMENT_FORMATS[fp], v).sig.astype(np.int64)
                                for p, v in ins.items()}
-                    e = estimate_energy(nl, ins)
+                    e = estimate_energy(nl, ins, delay_model=delay_model)
                     row[f"fj_{s}"] = e["dynamic_pj"] * 1e3
                 rows.append(row)
                 print(f"  {lib.name:24s} {bits} {label:26s} {res.area_um2:7.1f} um^2  "
@@ -175,7 +175,7 @@ def lane_rows(libs, widths, cycles, streams, seed):
     return rows
 
 
-def array_rows(libs, widths, cycles, streams, seed):
+def array_rows(libs, widths, cycles, streams, seed, delay_model="zero"):
     rows = []
     for lib_name in libs:
         lib_path = resolve_liberty(lib_name)
@@ -195,7 +195,7 @@ def array_rows(libs, widths, cycles, streams, seed):
                 ok = True
                 for s in STREAMS:
                     ins = _array_drive(st[s]["a_codes"], st[s]["b_codes"], bits, cycles, streams)
-                    e = estimate_energy(nl, ins)
+                    e = estimate_energy(nl, ins, delay_model=delay_model)
                     row[f"fj_per_mac_{s}"] = e["dynamic_pj"] * 1e3 / K
                     row[f"tree_fj_per_mac_{s}"] = e["sub_blocks"]["adder_tree"]["dynamic_pj"] * 1e3 / K
                     # the outputs of the first 4 cycles of every stream against the model
@@ -212,7 +212,7 @@ def array_rows(libs, widths, cycles, streams, seed):
     return rows
 
 
-def fp_array_rows(libs, fmts, cycles, streams, seed):
+def fp_array_rows(libs, fmts, cycles, streams, seed, delay_model="zero"):
     """FP lanes + comparator + aligner + tree, for each place the sign can be applied."""
     rows = []
     for lib_name in libs:
@@ -235,7 +235,7 @@ def fp_array_rows(libs, fmts, cycles, streams, seed):
                 ok = True
                 for s in STREAMS:
                     ins = _array_drive(st[s]["a_codes"], st[s]["b_codes"], bits, cycles, streams)
-                    e = estimate_energy(nl, ins)
+                    e = estimate_energy(nl, ins, delay_model=delay_model)
                     row[f"fj_per_mac_{s}"] = e["dynamic_pj"] * 1e3 / K
                     sub = e["sub_blocks"]
                     row[f"align_tree_fj_per_mac_{s}"] = sum(
@@ -290,6 +290,9 @@ def main(argv=None) -> int:
     ap.add_argument("--fp-arrays", default="mxfp8_e4m3,mxfp6_e2m3,mxfp4_e2m1",
                     help="FP formats of the 32-lane arrays (%(default)s)")
     ap.add_argument("--no-arrays", action="store_true", help="single lanes only")
+    ap.add_argument("--delay-model", choices=("zero", "unit", "liberty"), default="zero",
+                    help="energy: zero-delay toggles (default: the setting the tables of "
+                         "docs/lane-architectures.md were measured with) or timed (slower)")
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args(argv)
     if args.streams % K or args.streams <= 0:
@@ -297,7 +300,8 @@ def main(argv=None) -> int:
     libs = [s for s in args.libs.split(",") if s]
     widths = [int(w) for w in args.widths.split(",") if w]
     t0 = time.perf_counter()
-    lanes = lane_rows(libs, widths, args.cycles, args.streams, args.seed)
+    lanes = lane_rows(libs, widths, args.cycles, args.streams, args.seed,
+                      args.delay_model)
     _ratios(lanes, ("library", "bits"), lambda r: r["lane"] == "twos",
             ("area_um2", "delay_ns", "fj_gaussian", "fj_heavy"))
     print(f"\n### One lane (dynamic energy per op, {args.cycles - 1} x {args.streams} ops per "
@@ -309,7 +313,7 @@ def main(argv=None) -> int:
     arrays = []
     if not args.no_arrays:
         arrays = array_rows(libs, [int(w) for w in args.array_widths.split(",") if w],
-                            args.cycles, args.streams, args.seed)
+                            args.cycles, args.streams, args.seed, args.delay_model)
         _ratios(arrays, ("library", "bits"), lambda r: r["lane"] == "twos" and r["tree"] == "twos",
                 ("area_um2", "fj_per_mac_gaussian", "fj_per_mac_heavy"))
         print(f"\n### {K} lanes + adder tree (dynamic energy per MAC; ratios against twos+twos)\n")
@@ -323,7 +327,7 @@ def main(argv=None) -> int:
     fp_arrays = []
     if not args.no_arrays and args.fp_arrays:
         fp_arrays = fp_array_rows(libs, [f for f in args.fp_arrays.split(",") if f],
-                                  args.cycles, args.streams, args.seed)
+                                  args.cycles, args.streams, args.seed, args.delay_model)
         _ratios(fp_arrays, ("library", "format"), lambda r: r["tree"] == "twos",
                 ("area_um2", "fj_per_mac_gaussian", "fj_per_mac_heavy"))
         print(f"\n### FP: {K} lanes + comparator + aligner + tree, by where the sign is applied "
