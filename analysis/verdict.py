@@ -72,7 +72,8 @@ def verdict_table(hw: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
     if "lane_arch" not in tot:
         tot["lane_arch"] = "default"
     tot["area_per_lane"] = tot["area_um2"] / tot["lanes"]
-    timed = "glitch_per_mac_pj" in tot and tot["glitch_per_mac_pj"].notna().any()
+    timed = ("glitch_per_mac_pj" in tot and tot["glitch_per_mac_pj"].notna().any()
+             and not ("delay_model" in tot and (tot["delay_model"] == "zero").all()))
     if timed:
         tot["zero_delay_per_mac"] = tot["energy_per_mac_pj"] - tot["glitch_per_mac_pj"]
     out = []

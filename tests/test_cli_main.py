@@ -58,6 +58,13 @@ def test_main_job_end_to_end_quick_and_cached_rerun(tmp_path, monkeypatch):
                                     "energy_x", "clock_ns", "study_area_x", "study_energy_x"]
     assert set(v["stream"]) == {"gaussian", "heavy"} and v["met"].all()
     assert set(v["int_arch"]) <= {"twos", "signmag"} and (v["clock_ns"] > 0).all()
+    # timed by default (liberty delays): the zero-delay verdict of the same run beside it
+    assert v["zero_delay_energy_x"].notna().all()
+    assert (v["zero_delay_energy_x"] != v["energy_x"]).all()
+    timing = pd.read_csv(out / "timing.csv")
+    assert set(timing["delay_model"]) == {"liberty"} and (timing["glitch_share"] > 0).all()
+    assert (timing["timed_over_zero_delay"] > 1).all()
+    assert "Timing: energy per MAC with glitches and without" in (out / "report.html").read_text()
     ver = pd.read_csv(out / "verification.csv")
     assert ver["passed"].all() and (ver["vectors"] > 0).all()
     hw = pd.read_csv(out / "hardware_cost.csv")
@@ -75,6 +82,7 @@ def test_main_job_end_to_end_quick_and_cached_rerun(tmp_path, monkeypatch):
                                "sha256": file_sha256(default_liberty())}
     assert meta["versions"]["yosys"].startswith("Yosys 0.70")
     assert meta["versions"]["iverilog"].startswith("Icarus Verilog")
+    assert meta["plan"]["delay_model"] == "liberty"
     import subprocess
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                           cwd=Path(__file__).parent).stdout.strip()
@@ -84,6 +92,21 @@ def test_main_job_end_to_end_quick_and_cached_rerun(tmp_path, monkeypatch):
     assert sum(meta["stage_seconds"].values()) <= meta["seconds"]
     again = invoke("run", "--quick", "--out", str(out), "--workers", "2")
     assert "computed" not in again                      # every stage answered from the cache
+
+
+def test_run_delay_model_zero_counts_no_glitches(tmp_path, monkeypatch):
+    """`intfp run --delay-model zero`: the plan says so, no glitch energy, no timing table."""
+    monkeypatch.setenv("INTFP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    invoke("run", "--quick", "--stages", "hardware", "--delay-model", "zero", "--out", str(out),
+           "--workers", "1")
+    assert json.loads((out / "run.json").read_text())["plan"]["delay_model"] == "zero"
+    hw = pd.read_csv(out / "hardware_all.csv")
+    assert set(hw["delay_model"]) == {"zero"} and (hw["glitch_pj"].fillna(0) == 0).all()
+    assert not (out / "timing.csv").exists()
+    assert pd.read_csv(out / "verdict.csv")["zero_delay_energy_x"].isna().all()
+    r = CliRunner().invoke(main, ["run", "--delay-model", "elmore"])
+    assert r.exit_code != 0 and "'elmore' is not one of 'zero', 'unit', 'liberty'" in r.output
 
 
 def test_run_rejects_unknown_stage():

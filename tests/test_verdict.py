@@ -91,3 +91,11 @@ def test_timing_summary_by_hand():
     assert r["timed_over_zero_delay"] == pytest.approx(1.6)
     assert r["glitch_share"] == 0.4 and r["lane_arch"] == "twos"
     assert timing_summary(pd.DataFrame(rows[1:2])).empty
+
+
+def test_a_zero_delay_sweep_has_no_second_ratio():
+    rows = [dict(_row("mxint8", "twos", 0.8, 3200.0), glitch_per_mac_pj=0.0, delay_model="zero"),
+            dict(_row("mxfp8_e4m3", "standard", 0.6, 3000.0), glitch_per_mac_pj=0.0,
+                 delay_model="zero")]
+    v = verdict_table(pd.DataFrame(rows), pairs=[("mxint8", "mxfp8_e4m3")])
+    assert v["zero_delay_energy_x"].isna().all()
