@@ -92,9 +92,10 @@ def unit_cost(fmt: str | UnitSpec, *, kind: str | None = None, lanes: int | None
     library's wire-load capacitance per net (``wire_pj``; also in the critical path). Defaults:
     ``"auto"`` (the library's default wire-load model where it has one, none otherwise) and
     ``liberty`` delays (:data:`~intfp.analysis.netlist.DEFAULT_DELAY_MODEL`; glitches counted
-    as time-based sign-off power analysis counts them; ~10-20x the run time of ``zero``, whose
-    results differ: ``benchmarks/timed_ratios.py``). A library without timing tables for a
-    used cell is an error under ``liberty``, never a silent zero-delay result.
+    as time-based sign-off power analysis counts them; ~100x the simulation time of ``zero``,
+    4.5x the main job's synthesis-and-energy stage; the rows keep the zero-delay answer as
+    ``energy_per_mac_pj - glitch_per_mac_pj``). A library without timing tables for a used
+    cell is an error under ``liberty``, never a silent zero-delay result.
     """
     from .netlist import check_delay_model
     check_delay_model(delay_model)
